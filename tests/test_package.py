@@ -116,7 +116,7 @@ def test_bad_input_elsewhere():
     with pytest.raises(TypeError, match="`seed`"): check_number("seed", "0", integer=True)
     from isonb.demo import load_images
     with pytest.raises(ValueError, match="`dataset` must be one of"): load_images("svhn")
-    with pytest.raises(FileNotFoundError, match="does not exist"): load_images("fashion_mnist", root="/nonexistent")
+    with pytest.raises(FileNotFoundError, match="FashionMNIST/raw/train-images-idx3-ubyte"): load_images("fashion_mnist", root="/nonexistent")
 
 
 def test_demo_cli_smoke(tmp_path):
@@ -149,4 +149,4 @@ def test_demo_images_from_real_fashion_mnist(tmp_path):
     from isonb.demo import load_images
     X = load_images("fashion_mnist", n=60000, root=str(tmp_path))
     assert X.shape == (60000, 784) and X.dtype == torch.float32 and 0 <= X.min() and X.max() == 1
-    with pytest.raises(ValueError, match="exceeds the 60000 images"): load_images("fashion_mnist", n=60001, root=str(tmp_path))
+    with pytest.raises(ValueError, match="exceeds the 60000 available"): load_images("fashion_mnist", n=60001, root=str(tmp_path))
