@@ -19,7 +19,7 @@ from .data import DATASETS, load_dataset, take, flatten_images
 
 # %% auto #0
 __all__ = ['ARMS', 'load_images', 'make_optimizer', 'DemoConfig', 'smoke_config', 'dead_fraction', 'train_task', 'run_demo',
-           'summarize', 'format_table', 'write_results', 'plot_demo', 'parse_args', 'main']
+           'summarize', 'format_table', 'write_results', 'plot_demo', 'parse_args', 'main', 'cli']
 
 # %% ../nbs/40_demo.ipynb #932087ee
 def load_images(dataset: str = "mnist5k", n: int = 512, root: str | None = None, download: bool = False,
@@ -231,5 +231,9 @@ def main(argv=None) -> list[dict]:
     return summ
 
 # %% ../nbs/40_demo.ipynb #f40d7f90
-if __name__ == "__main__" and "__file__" in globals():            # `python -m isonb.demo`, not the notebook kernel
+def cli():
+    "Console-script entry point (`isonb-demo`): run `main`, exit status 0."
     main()
+
+if __name__ == "__main__" and "__file__" in globals():            # `python -m isonb.demo`, not the notebook kernel
+    cli()

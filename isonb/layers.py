@@ -50,7 +50,7 @@ class CReLU(nn.Module):
     def forward(self, x: Tensor) -> Tensor: return torch.cat((F.relu(x), F.relu(-x)), self.dim)
 
 # %% ../nbs/10_layers.ipynb #98c2e070
-def delta_orthogonal_(weight: Tensor, gain: float = 1.0) -> Tensor:
+def delta_orthogonal_(weight: Tensor, gain: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
     "Delta-orthogonal init of a conv kernel (C_out, C_in, *k): orthogonal centre tap times `gain`, zeros elsewhere."
     if weight.dim() < 3: raise ValueError(f"`weight` must be a conv kernel with ≥ 3 dims, got shape {tuple(weight.shape)}")
     k = weight.shape[2:]
@@ -59,7 +59,7 @@ def delta_orthogonal_(weight: Tensor, gain: float = 1.0) -> Tensor:
     with torch.no_grad():
         weight.zero_()
         centre = (slice(None), slice(None)) + tuple(s // 2 for s in k)
-        nn.init.orthogonal_(weight[centre], gain=gain)                 # (C_out, C_in)
+        nn.init.orthogonal_(weight[centre], gain=gain, generator=generator)   # (C_out, C_in)
     return weight
 
 def init_orthogonal_(model: nn.Module, gain: float = 1.0, bias: float = 0.0) -> nn.Module:

@@ -9,6 +9,7 @@ import torch.nn as nn
 from torch import Tensor
 from .core import check_number, check_choice
 from .testing import min_gram
+from .layers import OrthoLinear
 
 # %% auto #0
 __all__ = ['isometry_penalty', 'isometry_grad', 'parseval_penalty', 'l2_penalty', 'L2Init', 'SpectralPenalty', 'find_head',
@@ -109,6 +110,7 @@ def split_iso_params(model: nn.Module, include_head: bool = False, head: nn.Modu
             seen[id(p)] = name
             if p.dim() < 2:                                      reason = "vector (bias / norm)"
             elif isinstance(m, nn.utils.parametrize.ParametrizationList): reason = "parametrised (hard constraint)"
+            elif isinstance(m, OrthoLinear) and pname == "weight_raw":   reason = "hard-orthogonal (Björck OrthoLinear)"
             elif isinstance(m, nn.Embedding):                    reason = "embedding"
             elif isinstance(m, _MATRIX_LAYERS) and pname == "weight":
                 if m is head and not include_head:               reason = "output head (include_head=False)"

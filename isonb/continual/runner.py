@@ -20,7 +20,7 @@ from .baselines import Method, make_model, make_optimizer, make_method, compose
 # %% auto #0
 __all__ = ['RECIPES', 'PRESETS', 'RunConfig', 'build', 'CheckpointError', 'save_checkpoint', 'load_checkpoint', 'same_rows',
            'summarize_rows', 'run', 'kill_and_resume', 'preset_config', 'run_dir', 'sweep', 't975', 'mean_ci',
-           'load_runs', 'aggregate', 'format_summary', 'plot_runs', 'main']
+           'load_runs', 'aggregate', 'format_summary', 'plot_runs', 'main', 'cli']
 
 # %% ../../nbs/63_continual.runner.ipynb #934e3f4c
 RECIPES: dict[str, dict] = {
@@ -433,5 +433,9 @@ def main(argv=None):
     print(table); return table
 
 # %% ../../nbs/63_continual.runner.ipynb #f20ffba8
-if __name__ == "__main__" and "__file__" in globals():
+def cli():
+    "Console-script entry point (`isonb ...`): run `main` and exit 0 (diverged runs are recorded, not errors)."
     main()
+
+if __name__ == "__main__" and "__file__" in globals():
+    cli()

@@ -162,9 +162,9 @@ STREAM_PRESETS: dict[str, StreamConfig] = {
     "paper_label_shuffled_cifar100": StreamConfig("label_shuffled", "cifar100", n_tasks=100, train_per_task=5000, test_per_task=2000, epochs_per_task=10, batch_size=16),
     "upgd_ipmnist": StreamConfig("permuted", "mnist", n_tasks=200, train_per_task=5000, test_per_task=0, batch_size=1, input_range="symmetric"),
     "dohare_online_pmnist": StreamConfig("permuted", "mnist", n_tasks=800, train_per_task=60000, test_per_task=0, batch_size=1),
-    "cpu_random_label_fmnist": StreamConfig("random_label", "fashion_mnist", n_tasks=30, train_per_task=1024, epochs_per_task=10, batch_size=64),
-    "cpu_permuted_fmnist": StreamConfig("permuted", "fashion_mnist", n_tasks=30, train_per_task=2000, test_per_task=1000, batch_size=16),
-    "cpu_label_shuffled_fmnist": StreamConfig("label_shuffled", "fashion_mnist", n_tasks=30, train_per_task=2000, test_per_task=1000, batch_size=16),
+    "cpu_random_label_fmnist": StreamConfig("random_label", "fashion_mnist", n_tasks=20, train_per_task=1024, epochs_per_task=5, batch_size=64),
+    "cpu_permuted_fmnist": StreamConfig("permuted", "fashion_mnist", n_tasks=20, train_per_task=1000, test_per_task=500, batch_size=16),
+    "cpu_label_shuffled_fmnist": StreamConfig("label_shuffled", "fashion_mnist", n_tasks=20, train_per_task=1000, test_per_task=500, batch_size=16),
 }
 
 def stream_preset(name: str, **overrides) -> StreamConfig:
