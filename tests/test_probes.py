@@ -293,7 +293,9 @@ def test_entk_probe_against_brute_force(monkeypatch):
     torch.manual_seed(0)
     net, x = mlp(6, 3, width=8, depth=2).double(), torch.randn(10, 6, dtype=D64)
     lam = torch.linalg.eigvalsh(_brute_entk(net, x[:8])).flip(0)
+    import isonb.probes.entk as real_entk
     fake = types.ModuleType("isonb.probes.entk"); fake.entk = _brute_entk
+    fake.kernel_matrix, fake.kernel_spectrum = real_entk.kernel_matrix, real_entk.kernel_spectrum   # only Θ is replaced
     fake.__spec__ = importlib.machinery.ModuleSpec("isonb.probes.entk", None)
     with monkeypatch.context() as mp:                                  # the wiring, with a stand-in module
         mp.setitem(sys.modules, "isonb.probes.entk", fake)

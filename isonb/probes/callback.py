@@ -79,16 +79,11 @@ def _jacobian_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     return jacobian_stats(ctx.model, ctx.x, **{"floor": ctx.runner.floor, **ctx.runner.jacobian_kw})
 
 def _entk_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
-    from isonb.probes.entk import entk                                 # lazy: 51_probes.entk is optional here
-    x = ctx.x[:ctx.runner.entk_n]
-    K = entk(ctx.model, x, mode="trace", **ctx.runner.entk_kw)         # (N, N)
-    if K.dim() == 4: K = K.permute(0, 2, 1, 3).reshape(K.shape[0] * K.shape[2], -1)   # full mode: (N·O, N·O)
-    K = K.detach().double()
-    lam = torch.linalg.eigvalsh((K + K.T) / 2).flip(0).clamp_min(0)    # (N,) descending
-    lmax = lam[0].item(); floor = ctx.runner.floor * lmax
-    lmin = max(lam[-1].item(), floor)
-    return {"entk/lambda_max": lmax, "entk/lambda_min": lmin, "entk/cond": lmax / lmin if lmin > 0 else 1 / ctx.runner.floor,
-            "entk/eff_rank": effective_rank(lam), "entk/trace": K.trace().item()}
+    from isonb.probes.entk import entk, kernel_matrix, kernel_spectrum   # lazy: 51_probes.entk is optional here
+    K = entk(ctx.model, ctx.x[:ctx.runner.entk_n], mode="trace", **ctx.runner.entk_kw).detach()   # (N, N) or (N, N, O, O)
+    sp = kernel_spectrum(K, floor=ctx.runner.floor)                    # λ below floor·λ_max count as floor·λ_max
+    return {"entk/lambda_max": sp["lam_max"], "entk/lambda_min": max(sp["lam_min"], ctx.runner.floor * sp["lam_max"]),
+            "entk/cond": sp["kappa"], "entk/eff_rank": sp["erank"], "entk/trace": kernel_matrix(K).double().trace().item()}
 
 def _entk_available() -> bool:
     try: return importlib.util.find_spec("isonb.probes.entk") is not None
