@@ -88,8 +88,8 @@ class RunConfig:
     def to_dict(self) -> dict: return asdict(self)
 
     def key(self) -> str:
-        "A short hash identifying everything that determines the run's numbers (not the device)."
-        d = self.to_dict(); d.pop("device")
+        "A short hash of everything that determines the run's numbers (not the device, not where the data lives)."
+        d = self.to_dict(); d.pop("device"); d["stream"].pop("root")
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 # %% ../../nbs/63_continual.runner.ipynb #69a4db81
@@ -289,7 +289,7 @@ def sweep(presets, methods, seeds, results: str = "runs", root: str | None = Non
                 d = run_dir(results, cfg, preset); rp = os.path.join(d, "result.json")
                 if os.path.exists(rp):
                     res = json.load(open(rp))
-                    if res["config"] == json.loads(json.dumps(cfg.to_dict())):
+                    if RunConfig(**res["config"]).key() == cfg.key():
                         out.append(dict(preset=preset, method=method, seed=seed, status=res["status"], skipped=True)); continue
                 try: res = run(cfg, out=d, resume=True, progress=progress)
                 except (CheckpointError, FloatingPointError) as e:
