@@ -338,7 +338,7 @@ def aggregate(runs: list[dict], last: int = 10) -> list[dict]:
     for (stream, method), rs in sorted(groups.items()):
         ok = [r for r in rs if r["status"] == "complete"]
         row = dict(stream=stream, method=method, seeds=len(ok), diverged=sum(r["status"] == "diverged" for r in rs))
-        for k in ("avg_online_acc", "last_online_acc", "last_test_acc"):
+        for k in ("avg_online_acc", "last_online_acc", "last_train_acc", "last_test_acc"):
             vals = [summarize_rows(r["rows"], last)[k] for r in ok]
             row[k], row[k + "_ci"] = mean_ci(vals) if vals else (float("nan"), float("nan"))
         out.append(row)
@@ -346,11 +346,12 @@ def aggregate(runs: list[dict], last: int = 10) -> list[dict]:
 
 def format_summary(agg: list[dict]) -> str:
     "Markdown table of `aggregate`'s rows."
-    lines = ["| stream | method | seeds | avg online acc | last-10 online acc | last-10 held-out acc |", "|---|---|---|---|---|---|"]
+    lines = ["| stream | method | seeds | avg online acc | last-10 online acc | last-10 end-of-task train acc | last-10 held-out acc |",
+             "|---|---|---|---|---|---|---|"]
     f = lambda r, k: "nan" if math.isnan(r[k]) else f"{r[k]:.3f} ± {r[k + '_ci']:.3f}" if not math.isnan(r[k + "_ci"]) else f"{r[k]:.3f}"
     for r in agg:
         lines.append(f"| {r['stream']} | {r['method']} | {r['seeds']}{' (+%d diverged)' % r['diverged'] if r['diverged'] else ''} | "
-                     f"{f(r, 'avg_online_acc')} | {f(r, 'last_online_acc')} | {f(r, 'last_test_acc')} |")
+                     f"{f(r, 'avg_online_acc')} | {f(r, 'last_online_acc')} | {f(r, 'last_train_acc')} | {f(r, 'last_test_acc')} |")
     return "\n".join(lines)
 
 def plot_runs(runs: list[dict], path: str, metric: str = "online_acc"):
