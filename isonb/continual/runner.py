@@ -358,9 +358,10 @@ def plot_runs(runs: list[dict], path: str, metric: str = "online_acc"):
     "Per stream, `metric` against task for each method: mean ± 95 % CI over seeds."
     import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
     streams = sorted({f"{r['config']['stream']['kind']}/{r['config']['stream']['dataset']}" for r in runs})
-    fig, axs = plt.subplots(1, len(streams), figsize=(4.2 * len(streams), 3.3), dpi=80, squeeze=False)
+    methods = sorted({r["config"]["method"] for r in runs})
+    colors = {m: plt.cm.tab20(i % 20) for i, m in enumerate(methods)}              # one colour per method, all panels
+    fig, axs = plt.subplots(1, len(streams), figsize=(4.2 * len(streams) + 1.8, 3.3), dpi=80, squeeze=False)
     for ax, st in zip(axs[0], streams):
-        methods = sorted({r["config"]["method"] for r in runs})
         for m in methods:
             rs = [r for r in runs if r["config"]["method"] == m and r["status"] == "complete"
                   and f"{r['config']['stream']['kind']}/{r['config']['stream']['dataset']}" == st]
@@ -368,10 +369,13 @@ def plot_runs(runs: list[dict], path: str, metric: str = "online_acc"):
             T = min(len(r["rows"]) for r in rs)
             A = np.array([[row[metric] for row in r["rows"][:T]] for r in rs])          # (seeds, T)
             mu = A.mean(0); ci = (t975(len(rs) - 1) * A.std(0, ddof=1) / math.sqrt(len(rs))) if len(rs) > 1 else 0 * mu
-            ax.plot(np.arange(1, T + 1), mu, label=m, lw=1.2); ax.fill_between(np.arange(1, T + 1), mu - ci, mu + ci, alpha=0.15)
+            ax.plot(np.arange(1, T + 1), mu, label=m, lw=1.2, color=colors[m])
+            ax.fill_between(np.arange(1, T + 1), mu - ci, mu + ci, alpha=0.12, color=colors[m])
         ax.set(title=st, xlabel="task", ylabel=metric); ax.grid(alpha=0.3)
-    axs[0][0].legend(fontsize=6, ncol=2)
-    fig.tight_layout(); tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
+    handles = [plt.Line2D([], [], color=colors[m], label=m) for m in methods]
+    fig.legend(handles=handles, loc="center right", fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1 - 1.8 / (4.2 * len(streams) + 1.8), 1))
+    tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
 
 # %% ../../nbs/63_continual.runner.ipynb #5a5b975e
 def _parse_set(items) -> dict:
