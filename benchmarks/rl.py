@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from isonb.rl.envs import GAMES, MinAtarVecEnv, gym_vector_env, channel_perm
 from isonb.rl.ppo import PPOConfig, collect_rollout, ppo_update
-from isonb.rl.continual import build_arm
+from isonb.rl.continual import build_arm, preset
 
 
 def env_sps(make, steps, n, seed=0):
@@ -145,6 +145,5 @@ if __name__ == "__main__":
     else:
         bench_envs(300, 16)
         if not a.envs_only:
-            bench_loop(PPOConfig(num_envs=16, num_steps=128, update_epochs=4, num_minibatches=8), 3, ["breakout", "space_invaders"],
-                       ["baseline", "adamo"])
+            bench_loop(preset("cpu").ppo, 3, ["breakout", "space_invaders"], ["baseline", "adamo"])   # the CPU scale's PPO
             bench_paper()

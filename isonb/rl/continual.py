@@ -12,6 +12,9 @@ import torch.nn as nn
 from torch import Tensor
 from ..core import check_number, check_choice, seed_everything, get_device
 from ..optim import AdamO
+from ..continual.runner import t975, mean_ci
+from ..probes.entk import entk, kernel_spectrum
+from ..probes.jacobian import jacobian_stats
 from ..regularizers import split_iso_params, total_isometry_penalty, L2Init, SpectralPenalty, isometry_penalty
 from .envs import GAMES, OBS_DIM, N_ACTIONS, MinAtarVecEnv, task_schedule, channel_perm, evaluate, Task
 from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, ppo_update
@@ -19,7 +22,7 @@ from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, p
 # %% auto #0
 __all__ = ['ARMS', 'SCALES', 'hidden_weights', 'build_arm', 'ArmHooks', 'effective_rank', 'probe_agent', 'ContinualConfig',
            'preset', 'save_checkpoint', 'load_checkpoint', 'reset_optimizer_state', 'run_continual', 'write_records',
-           'plot_run', 'aggregate', 'plot_aggregate', 'parse_args', 'main']
+           'plot_run', 'aggregate', 'paired_contrast', 'plot_aggregate', 'parse_args', 'main']
 
 # %% ../../nbs/72_rl.continual.ipynb #836934e3
 ARMS = {
@@ -101,9 +104,21 @@ def effective_rank(F_: Tensor) -> float:
     p = s2 / s2.sum(); p = p[p > 0]
     return float(torch.exp(-(p * p.log()).sum()))
 
+def _entk_probe(net: nn.Module, X: Tensor, name: str, floor: float = 1e-6) -> dict:
+    "κ and effective rank of the trace eNTK Θ(X, X) of `net`, eigenvalues floored at `floor`·λ_max."
+    sp = kernel_spectrum(entk(net, X, mode="trace").double(), floor=floor)
+    return {f"{name}/entk_cond": sp["kappa"], f"{name}/entk_erank": sp["erank"]}
+
+def _jacobian_probe(net, X, name) -> dict:
+    try: st = jacobian_stats(net, X, io_method="lanczos")
+    except (ValueError, TypeError, NotImplementedError): return {}                 # e.g. a layer type it does not support
+    lay = [v for k, v in st.items() if k.startswith("layer") and k.endswith("/jac_cond")]
+    return {f"{name}/jac_layer_cond_mean": float(np.mean(lay)) if lay else float("nan"),
+            f"{name}/jac_io_cond": st.get("io/jac_cond", float("nan"))}
+
 @torch.no_grad()
 def probe_agent(agent: ActorCritic, X: Tensor, jacobian: bool = True) -> dict[str, float]:
-    "Boundary probes of actor and critic on observations `X` (B, 1000): dead_frac, iso penalty, norm, erank, entropy."
+    "Boundary probes of actor and critic on observations `X` (B, 1000): dead units, isometry, norm, erank, eNTK, entropy."
     out = {}
     for name in ("actor", "critic"):
         net = getattr(agent, name)
@@ -111,20 +126,12 @@ def probe_agent(agent: ActorCritic, X: Tensor, jacobian: bool = True) -> dict[st
         feats, dead = _features(net, X)
         out.update({f"{name}/dead_frac": dead, f"{name}/iso_penalty": float(total_isometry_penalty(W)),
                     f"{name}/weight_norm": float(torch.sqrt(sum(w.pow(2).sum() for w in W))),
-                    f"{name}/feature_erank": effective_rank(feats)})
+                    f"{name}/feature_erank": effective_rank(feats), **_entk_probe(net, X[:64], name)})
         if jacobian: out.update(_jacobian_probe(net, X[:32], name))
     logp = torch.log_softmax(agent.logits(X), -1)
     out["actor/entropy"] = float(-(logp.exp() * logp).sum(-1).mean())
     return out
 
-def _jacobian_probe(net, X, name) -> dict:
-    try: from isonb.probes.jacobian import jacobian_stats
-    except ImportError: return {}
-    try: st = jacobian_stats(net, X, io_method="lanczos")
-    except (ValueError, TypeError, NotImplementedError): return {}                 # e.g. a layer type it does not support
-    lay = [v for k, v in st.items() if k.startswith("layer") and k.endswith("/jac_cond")]
-    return {f"{name}/jac_layer_cond_mean": float(np.mean(lay)) if lay else float("nan"),
-            f"{name}/jac_io_cond": st.get("io/jac_cond", float("nan"))}
 
 # %% ../../nbs/72_rl.continual.ipynb #bc602d23
 @dataclass
@@ -180,8 +187,8 @@ class ContinualConfig:
 
 SCALES = {
     "paper": dict(),
-    "cpu": dict(cycles=3, steps_per_game=131_072, eval_every=0, eval_episodes=16, probe_size=256,
-                ppo=dict(num_envs=16, num_steps=128, update_epochs=4, num_minibatches=8)),
+    "cpu": dict(cycles=3, steps_per_game=393_216, eval_every=0, eval_episodes=16, probe_size=256,
+                ppo=dict(num_envs=64, num_steps=128, update_epochs=4, num_minibatches=8)),
     "smoke": dict(cycles=1, games=("breakout", "freeway"), steps_per_game=128, eval_every=64, eval_episodes=2,
                   eval_max_steps=50, probe_size=32, max_episode_steps=200,
                   ppo=dict(num_envs=4, num_steps=16, update_epochs=1, num_minibatches=2)),
@@ -312,8 +319,6 @@ def plot_run(rec: dict, path: str, title: str = ""):
     tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
 
 # %% ../../nbs/72_rl.continual.ipynb #3dff3911
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
-
 def _read_csv(path):
     with open(path) as f: return list(csv.DictReader(f))
 
@@ -325,10 +330,36 @@ def aggregate(run_dirs, metric: str = "train_return") -> list[dict]:
         rows += [dict(arm=arm, game=r["game"], cycle=int(r["cycle"]), v=float(r[metric])) for r in _read_csv(os.path.join(d, "tasks.csv"))]
     out = []
     for key in dict.fromkeys((r["arm"], r["game"], r["cycle"]) for r in rows):
-        v = np.array([r["v"] for r in rows if (r["arm"], r["game"], r["cycle"]) == key])
-        n = len(v); hw = _T975.get(n - 1, 1.96) * v.std(ddof=1) / math.sqrt(n) if n > 1 else float("nan")
-        out.append(dict(arm=key[0], game=key[1], cycle=key[2], mean=float(v.mean()), ci95=float(hw), n=n))
+        v = [r["v"] for r in rows if (r["arm"], r["game"], r["cycle"]) == key]
+        m, hw = mean_ci(v)
+        out.append(dict(arm=key[0], game=key[1], cycle=key[2], mean=m, ci95=hw, n=len(v)))
     return sorted(out, key=lambda r: (r["arm"], r["game"], r["cycle"]))
+
+def _by_seed(run_dirs, arm: str, metric: str) -> dict:
+    "{seed: {(game, cycle): value}} of the runs of `arm`."
+    out = {}
+    for d in run_dirs:
+        c = json.load(open(os.path.join(d, "config.json")))
+        if c["arm"] != arm: continue
+        if c["seed"] in out: raise ValueError(f"two runs of arm {arm!r} with seed {c['seed']} among `run_dirs`")
+        out[c["seed"]] = {(r["game"], int(r["cycle"])): float(r[metric]) for r in _read_csv(os.path.join(d, "tasks.csv"))}
+    return out
+
+def paired_contrast(run_dirs, arm: str, reference: str = "baseline", metric: str = "train_return") -> list[dict]:
+    """Per (game, cycle): mean over seeds of `arm` − `reference` with a 95% t-interval, pairing runs by seed.
+
+    Runs with the same seed see the same stream (game order, channel permutations, environment seeds), so the
+    per-seed difference removes the stream's share of the variance; only seeds both arms ran are used."""
+    A, R = _by_seed(run_dirs, arm, metric), _by_seed(run_dirs, reference, metric)
+    seeds = sorted(set(A) & set(R))
+    if not seeds: raise ValueError(f"no seed was run by both `arm`={arm!r} and `reference`={reference!r}")
+    out = []
+    for key in sorted(set.intersection(*(set(A[s]) & set(R[s]) for s in seeds)), key=lambda k: (k[0], k[1])):
+        d = [A[s][key] - R[s][key] for s in seeds]
+        m, hw = mean_ci(d)
+        out.append(dict(arm=arm, reference=reference, game=key[0], cycle=key[1], diff=m, ci95=hw, n=len(d),
+                        significant=bool(len(d) > 1 and abs(m) > hw)))
+    return out
 
 def plot_aggregate(agg: list[dict], path: str, metric: str = "training return"):
     "One panel per game: mean ± 95% CI of `agg` against cycle, one line per arm."
