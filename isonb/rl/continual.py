@@ -22,7 +22,8 @@ from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, p
 # %% auto #0
 __all__ = ['ARMS', 'SCALES', 'hidden_weights', 'build_arm', 'ArmHooks', 'effective_rank', 'probe_agent', 'ContinualConfig',
            'preset', 'save_checkpoint', 'load_checkpoint', 'reset_optimizer_state', 'run_continual', 'write_records',
-           'plot_run', 'aggregate', 'paired_contrast', 'plot_aggregate', 'parse_args', 'main']
+           'plot_run', 'aggregate', 'paired_contrast', 'plot_aggregate', 'stream_means', 'plot_stream', 'parse_args',
+           'main']
 
 # %% ../../nbs/72_rl.continual.ipynb #836934e3
 ARMS = {
@@ -376,6 +377,29 @@ def plot_aggregate(agg: list[dict], path: str, metric: str = "training return"):
         ax.set_title(g, fontsize=10); ax.set_xlabel("cycle"); ax.grid(alpha=0.3)
         ax.set_xticks(sorted({r["cycle"] for r in agg}))
     axs[0][0].set_ylabel(metric); axs[0][0].legend(fontsize=7)
+    fig.tight_layout(); tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
+
+def stream_means(run_dirs, metric: str) -> dict:
+    "{arm: (task indices, mean over seeds, n seeds per task)} of `metric` along the stream (NaN and missing skipped)."
+    acc = {}
+    for d in run_dirs:
+        arm = json.load(open(os.path.join(d, "config.json")))["arm"]
+        for r in _read_csv(os.path.join(d, "tasks.csv")):
+            v = float(r.get(metric) or "nan")
+            if math.isfinite(v): acc.setdefault(arm, {}).setdefault(int(r["task"]), []).append(v)
+    return {a: (np.array(sorted(t)), np.array([np.mean(t[i]) for i in sorted(t)]), np.array([len(t[i]) for i in sorted(t)]))
+            for a, t in acc.items()}
+
+def plot_stream(run_dirs, metrics: list[str], path: str, log: tuple = ()):
+    "One panel per metric: its mean over seeds at each game boundary (task index), one line per arm."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axs = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), dpi=80, squeeze=False)
+    for ax, k in zip(axs[0], metrics):
+        for arm, (x, m, _) in stream_means(run_dirs, k).items(): ax.plot(x, m, ".-", label=arm)
+        ax.set_title(k, fontsize=9); ax.set_xlabel("game visit"); ax.grid(alpha=0.3)
+        if k in log: ax.set_yscale("log")
+    axs[0][0].legend(fontsize=7)
     fig.tight_layout(); tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
 
 # %% ../../nbs/72_rl.continual.ipynb #20c745e2
