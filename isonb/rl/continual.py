@@ -105,10 +105,12 @@ def effective_rank(F_: Tensor) -> float:
     p = s2 / s2.sum(); p = p[p > 0]
     return float(torch.exp(-(p * p.log()).sum()))
 
-def _entk_probe(net: nn.Module, X: Tensor, name: str, floor: float = 1e-6) -> dict:
-    "κ and effective rank of the trace eNTK Θ(X, X) of `net`, eigenvalues floored at `floor`·λ_max."
-    sp = kernel_spectrum(entk(net, X, mode="trace").double(), floor=floor)
-    return {f"{name}/entk_cond": sp["kappa"], f"{name}/entk_erank": sp["erank"]}
+def _entk_probe(net: nn.Module, X: Tensor, name: str, floor: float = 1e-6, n: int = 64) -> dict:
+    """κ and effective rank of the trace eNTK Θ(X, X) of `net` on the first `n` *distinct* rows of `X`, eigenvalues
+    floored at `floor`·λ_max (a repeated observation makes Θ exactly singular, whatever the network)."""
+    Xu = X[np.sort(np.unique(X.cpu().numpy(), axis=0, return_index=True)[1])][:n]        # distinct rows, in order
+    sp = kernel_spectrum(entk(net, Xu, mode="trace").double(), floor=floor)
+    return {f"{name}/entk_cond": sp["kappa"], f"{name}/entk_erank": sp["erank"], f"{name}/entk_n": len(Xu)}
 
 def _jacobian_probe(net, X, name) -> dict:
     try: st = jacobian_stats(net, X, io_method="lanczos")
@@ -127,7 +129,7 @@ def probe_agent(agent: ActorCritic, X: Tensor, jacobian: bool = True) -> dict[st
         feats, dead = _features(net, X)
         out.update({f"{name}/dead_frac": dead, f"{name}/iso_penalty": float(total_isometry_penalty(W)),
                     f"{name}/weight_norm": float(torch.sqrt(sum(w.pow(2).sum() for w in W))),
-                    f"{name}/feature_erank": effective_rank(feats), **_entk_probe(net, X[:64], name)})
+                    f"{name}/feature_erank": effective_rank(feats), **_entk_probe(net, X, name)})
         if jacobian: out.update(_jacobian_probe(net, X[:32], name))
     logp = torch.log_softmax(agent.logits(X), -1)
     out["actor/entropy"] = float(-(logp.exp() * logp).sum(-1).mean())
