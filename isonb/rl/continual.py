@@ -326,11 +326,12 @@ def _read_csv(path):
     with open(path) as f: return list(csv.DictReader(f))
 
 def aggregate(run_dirs, metric: str = "train_return") -> list[dict]:
-    "Per (arm, game, cycle): mean, 95% t-interval half-width and n over the seeds of `run_dirs`."
+    "Per (arm, game, cycle): mean, 95% t-interval half-width and n over the seeds of `run_dirs` that recorded `metric`."
     rows = []
     for d in run_dirs:
         arm = json.load(open(os.path.join(d, "config.json")))["arm"]
-        rows += [dict(arm=arm, game=r["game"], cycle=int(r["cycle"]), v=float(r[metric])) for r in _read_csv(os.path.join(d, "tasks.csv"))]
+        rows += [dict(arm=arm, game=r["game"], cycle=int(r["cycle"]), v=float(r[metric]))
+                 for r in _read_csv(os.path.join(d, "tasks.csv")) if r.get(metric) not in (None, "")]   # runs without the column are skipped
     out = []
     for key in dict.fromkeys((r["arm"], r["game"], r["cycle"]) for r in rows):
         v = [r["v"] for r in rows if (r["arm"], r["game"], r["cycle"]) == key]
