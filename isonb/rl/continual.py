@@ -22,8 +22,8 @@ from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, p
 # %% auto #0
 __all__ = ['ARMS', 'SCALES', 'hidden_weights', 'build_arm', 'ArmHooks', 'effective_rank', 'probe_agent', 'ContinualConfig',
            'preset', 'save_checkpoint', 'load_checkpoint', 'reset_optimizer_state', 'run_continual', 'write_records',
-           'plot_run', 'aggregate', 'paired_contrast', 'plot_aggregate', 'stream_means', 'plot_stream', 'parse_args',
-           'main']
+           'plot_run', 'aggregate', 'paired_contrast', 'arm_color', 'plot_aggregate', 'stream_means', 'plot_stream',
+           'parse_args', 'main']
 
 # %% ../../nbs/72_rl.continual.ipynb #836934e3
 ARMS = {
@@ -365,6 +365,12 @@ def paired_contrast(run_dirs, arm: str, reference: str = "baseline", metric: str
                         significant=bool(len(d) > 1 and abs(m) > hw)))
     return out
 
+def _arm_rank(arm: str) -> int: return list(ARMS).index(arm) if arm in ARMS else len(ARMS)
+
+def arm_color(arm: str) -> str:
+    "The matplotlib colour of `arm` in every figure of this chapter (the order of `ARMS`: baseline C0, adamo C1, …)."
+    return f"C{_arm_rank(arm) % 10}"
+
 def plot_aggregate(agg: list[dict], path: str, metric: str = "training return"):
     "One panel per game: mean ± 95% CI of `agg` against cycle, one line per arm."
     import matplotlib; matplotlib.use("Agg")
@@ -372,11 +378,12 @@ def plot_aggregate(agg: list[dict], path: str, metric: str = "training return"):
     games = list(dict.fromkeys(r["game"] for r in agg))
     fig, axs = plt.subplots(1, len(games), figsize=(3.2 * len(games), 3), dpi=80, squeeze=False)
     for ax, g in zip(axs[0], games):
-        for arm in dict.fromkeys(r["arm"] for r in agg):
+        for arm in sorted(dict.fromkeys(r["arm"] for r in agg), key=_arm_rank):
             rs = sorted((r for r in agg if r["arm"] == arm and r["game"] == g), key=lambda r: r["cycle"])
             x, m = np.array([r["cycle"] for r in rs]), np.array([r["mean"] for r in rs])
             ci = np.nan_to_num(np.array([r["ci95"] for r in rs]))
-            ax.plot(x, m, "o-", label=arm); ax.fill_between(x, m - ci, m + ci, alpha=0.2)
+            col = arm_color(arm)
+            ax.plot(x, m, "o-", label=arm, color=col); ax.fill_between(x, m - ci, m + ci, alpha=0.2, color=col)
         ax.set_title(g, fontsize=10); ax.set_xlabel("cycle"); ax.grid(alpha=0.3)
         ax.set_xticks(sorted({r["cycle"] for r in agg}))
     axs[0][0].set_ylabel(metric); axs[0][0].legend(fontsize=7)
@@ -399,10 +406,11 @@ def plot_stream(run_dirs, metrics: list[str], path: str, log: tuple = ()):
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), dpi=80, squeeze=False)
     for ax, k in zip(axs[0], metrics):
-        for arm, (x, m, _) in stream_means(run_dirs, k).items(): ax.plot(x, m, ".-", label=arm)
+        for arm, (x, m, _) in sorted(stream_means(run_dirs, k).items(), key=lambda t: _arm_rank(t[0])):
+            ax.plot(x, m, ".-", label=arm, color=arm_color(arm))
         ax.set_title(k, fontsize=9); ax.set_xlabel("game visit"); ax.grid(alpha=0.3)
         if k in log: ax.set_yscale("log")
-    axs[0][0].legend(fontsize=7)
+    max(axs[0], key=lambda a: len(a.lines)).legend(fontsize=7)              # the panel where every arm appears
     fig.tight_layout(); tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
 
 # %% ../../nbs/72_rl.continual.ipynb #20c745e2
