@@ -12,18 +12,19 @@ import torch.nn as nn
 from torch import Tensor
 from ..core import check_number, check_choice, seed_everything, get_device
 from ..optim import AdamO
-from ..continual.runner import t975, mean_ci
+from ..continual.runner import mean_ci
 from ..probes.entk import entk, kernel_spectrum
 from ..probes.jacobian import jacobian_stats
+from ..probes.units import effective_rank_sq
 from ..regularizers import split_iso_params, total_isometry_penalty, L2Init, SpectralPenalty, isometry_penalty
 from .envs import GAMES, OBS_DIM, N_ACTIONS, MinAtarVecEnv, task_schedule, channel_perm, evaluate, Task
 from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, ppo_update
 
 # %% auto #0
-__all__ = ['ARMS', 'SCALES', 'hidden_weights', 'build_arm', 'ArmHooks', 'effective_rank', 'probe_agent', 'ContinualConfig',
-           'preset', 'save_checkpoint', 'load_checkpoint', 'reset_optimizer_state', 'run_continual', 'write_records',
-           'plot_run', 'aggregate', 'paired_contrast', 'arm_color', 'plot_aggregate', 'stream_means', 'plot_stream',
-           'parse_args', 'main']
+__all__ = ['ARMS', 'SCALES', 'hidden_weights', 'build_arm', 'ArmHooks', 'probe_agent', 'ContinualConfig', 'preset',
+           'save_checkpoint', 'load_checkpoint', 'reset_optimizer_state', 'run_continual', 'write_records', 'plot_run',
+           'aggregate', 'paired_contrast', 'arm_color', 'plot_aggregate', 'stream_means', 'plot_stream', 'parse_args',
+           'main']
 
 # %% ../../nbs/72_rl.continual.ipynb #836934e3
 ARMS = {
@@ -98,13 +99,6 @@ def _features(net: nn.Sequential, X: Tensor) -> tuple[Tensor, float]:
         if isinstance(m, nn.ReLU): dead += int((h > 0).sum(0).eq(0).sum()); total += h.shape[1]
     return h, (dead / total if total else float("nan"))
 
-def effective_rank(F_: Tensor) -> float:
-    "exp(H(p)) with p_i = σ_i²/Σσ_j² of the feature matrix (B, d); 0 for an all-zero matrix."
-    s2 = torch.linalg.svdvals(F_.double()).pow(2)
-    if s2.sum() == 0: return 0.0
-    p = s2 / s2.sum(); p = p[p > 0]
-    return float(torch.exp(-(p * p.log()).sum()))
-
 def _entk_probe(net: nn.Module, X: Tensor, name: str, floor: float = 1e-6, n: int = 64) -> dict:
     """κ and effective rank of the trace eNTK Θ(X, X) of `net` on the first `n` *distinct* rows of `X`, eigenvalues
     floored at `floor`·λ_max (a repeated observation makes Θ exactly singular, whatever the network)."""
@@ -129,7 +123,7 @@ def probe_agent(agent: ActorCritic, X: Tensor, jacobian: bool = True) -> dict[st
         feats, dead = _features(net, X)
         out.update({f"{name}/dead_frac": dead, f"{name}/iso_penalty": float(total_isometry_penalty(W)),
                     f"{name}/weight_norm": float(torch.sqrt(sum(w.pow(2).sum() for w in W))),
-                    f"{name}/feature_erank": effective_rank(feats), **_entk_probe(net, X, name)})
+                    f"{name}/feature_erank": effective_rank_sq(feats), **_entk_probe(net, X, name)})
         if jacobian: out.update(_jacobian_probe(net, X[:32], name))
     logp = torch.log_softmax(agent.logits(X), -1)
     out["actor/entropy"] = float(-(logp.exp() * logp).sum(-1).mean())
