@@ -4,12 +4,12 @@
 
 # %% ../nbs/00_core.ipynb #9539073c
 from __future__ import annotations
-import os, random, math, numbers
+import contextlib, os, random, math, numbers
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['SMOKE', 'smoke_or', 'check_number', 'check_choice', 'seed_everything', 'get_device']
+__all__ = ['SMOKE', 'smoke_or', 'check_number', 'check_choice', 'seed_everything', 'get_device', 'default_dtype', 'min_gram']
 
 # %% ../nbs/00_core.ipynb #bbab2b6e
 SMOKE: bool = bool(os.environ.get("IN_TEST")) or os.environ.get("ISONB_SMOKE", "0") not in ("", "0")
@@ -60,3 +60,19 @@ def get_device(device: str | torch.device | None = None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"`device` {device!r} requested but CUDA is not available; use 'auto' or 'cpu'")
     return dev
+
+# %% ../nbs/00_core.ipynb #bbd4e860
+@contextlib.contextmanager
+def default_dtype(dtype: torch.dtype):
+    "Within the block, `torch.get_default_dtype()` is `dtype`; the previous default is restored on exit, even on error."
+    if dtype not in (torch.float16, torch.bfloat16, torch.float32, torch.float64):
+        raise ValueError(f"`dtype` must be a floating dtype (float16, bfloat16, float32, float64), got {dtype!r}")
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(dtype)
+    try: yield
+    finally: torch.set_default_dtype(old)
+
+def min_gram(W: torch.Tensor) -> torch.Tensor:
+    "The smaller Gram matrix of `W` viewed as (d_out, rest): WᵀW if tall or square, WWᵀ if wide."
+    W = W.reshape(W.shape[0], -1)                            # (d_out, d_in), conv kernels flattened
+    return W.T @ W if W.shape[0] >= W.shape[1] else W @ W.T  # (k, k), k = min(d_out, d_in)

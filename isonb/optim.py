@@ -4,24 +4,61 @@
 
 # %% ../nbs/30_adamo.ipynb #03d591ff
 from __future__ import annotations
+import math
 from collections import defaultdict
 import torch
 from torch import Tensor
 from torch.optim import Optimizer
-from .core import check_number
-from .regularizers import isometry_grad, isometry_penalty
+from .core import check_number, check_choice
+from .regularizers import isometry_grad, isometry_flow_delta, isometry_penalty
 
 # %% auto #0
-__all__ = ['adamo', 'AdamO']
+__all__ = ['ISO_STEPS', 'MATCHED_MAX_TIME', 'EXACT_ISO', 'FAST_ISO', 'matched_time', 'adamo', 'AdamO']
 
 # %% ../nbs/30_adamo.ipynb #ac7b008d
+ISO_STEPS = ("euler", "flow", "matched")
+
 def _iso_on(p: Tensor, iso: float) -> bool: return iso != 0 and p.dim() >= 2
 
-def _single_tensor_adamo(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, beta2, lr, eps, weight_decay,
-                         iso, iso_lr, coupled):
+MATCHED_MAX_TIME = 1.0
+
+def matched_time(C: float) -> float:
+    "Flow time s whose contraction at σ = 1, e^{−8s}, equals the window's Euler contraction 1 − 8C (capped at `MATCHED_MAX_TIME`)."
+    return min(-math.log1p(-8.0 * C) / 8.0, MATCHED_MAX_TIME) if 8.0 * C < 1.0 else MATCHED_MAX_TIME
+
+def _iso_terms(params, grads, states, *, iso, iso_lr, iso_every, iso_step, iso_spread, coupled):
+    """Step 1 of AdamO, before any in-place update: every penalised parameter's isometry term from θ_{t−1}.
+
+    Returns (grads, post): `grads` with the coupled term added (coupled=True), and `post`, a list of
+    (index, tensor, alpha) to apply as `params[index].add_(tensor, alpha=alpha)` after the Adam update."""
+    c, post, grads = iso_lr * iso, [], list(grads)
+    for i, (p, st) in enumerate(zip(params, states)):
+        if not _iso_on(p, iso): continue
+        if iso_every == 1:                                     # the paper's algorithm (euler) or its exact flow
+            if coupled: grads[i] = grads[i].add(isometry_grad(p), alpha=iso)
+            elif iso_step == "euler": post.append((i, isometry_grad(p), -c))
+            else: post.append((i, isometry_flow_delta(p, c if iso_step == "flow" else matched_time(c)), 1.0))
+            continue
+        st["iso_count"] = st.get("iso_count", 0) + 1           # the window: its length so far and its Σ c_t
+        st["iso_coef"] = st.get("iso_coef", 0.0) + (iso if coupled else c)
+        if st["iso_count"] >= iso_every:                       # window end: the whole window's pull, from θ_{t−1}
+            C = st["iso_coef"]; st["iso_count"], st["iso_coef"] = 0, 0.0
+            if coupled:
+                r = isometry_grad(p)
+                if iso_spread: st["iso_inc"] = r                # stale r, added to every gradient of the next window
+                else: grads[i] = grads[i].add(r, alpha=C)
+            else:
+                if iso_step == "euler": D, alpha = isometry_grad(p), -C
+                else: D, alpha = isometry_flow_delta(p, C if iso_step == "flow" else matched_time(C)), 1.0
+                if iso_spread: st["iso_inc"] = D.mul_(alpha / iso_every)   # applied in k equal parts
+                else: post.append((i, D, alpha))
+        if iso_spread and "iso_inc" in st:
+            if coupled: grads[i] = grads[i].add(st["iso_inc"], alpha=iso)
+            else: post.append((i, st["iso_inc"], 1.0))
+    return grads, post
+
+def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, beta2, lr, eps, weight_decay):
     for p, grad, m, v, step_t in zip(params, grads, exp_avgs, exp_avg_sqs, steps):
-        r = isometry_grad(p) if _iso_on(p, iso) else None      # r_t from θ_{t-1}, before any in-place update
-        if r is not None and coupled: grad = grad.add(r, alpha=iso)
         step_t += 1
         if weight_decay != 0: p.mul_(1 - lr * weight_decay)
         m.lerp_(grad, 1 - beta1)
@@ -31,20 +68,13 @@ def _single_tensor_adamo(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, 
         step_size = lr / bias_correction1
         denom = (v.sqrt() / bias_correction2 ** 0.5).add_(eps)
         p.addcdiv_(m, denom, value=-step_size)
-        if r is not None and not coupled: p.add_(r, alpha=-iso_lr * iso)   # the decoupled isometry step
 
-def _multi_tensor_adamo(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, beta2, lr, eps, weight_decay,
-                        iso, iso_lr, coupled):
+def _multi_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, beta2, lr, eps, weight_decay):
     buckets = defaultdict(list)                                # (device, dtype) -> indices
     for i, p in enumerate(params): buckets[(p.device, p.dtype)].append(i)
     for idx in buckets.values():
         ps, gs = [params[i] for i in idx], [grads[i] for i in idx]
         ms, vs, ss = [exp_avgs[i] for i in idx], [exp_avg_sqs[i] for i in idx], [steps[i] for i in idx]
-        pi = [k for k, p in enumerate(ps) if _iso_on(p, iso)]
-        rs = [isometry_grad(ps[k]) for k in pi]                # one small-Gram matmul pair per matrix
-        if coupled and pi:
-            gs = list(gs)
-            for k, r in zip(pi, rs): gs[k] = gs[k].add(r, alpha=iso)
         torch._foreach_add_(ss, 1)
         if weight_decay != 0: torch._foreach_mul_(ps, 1 - lr * weight_decay)
         torch._foreach_lerp_(ms, gs, 1 - beta1)
@@ -57,21 +87,50 @@ def _multi_tensor_adamo(params, grads, exp_avgs, exp_avg_sqs, steps, *, beta1, b
         torch._foreach_div_(denom, bc2_sqrt)
         torch._foreach_add_(denom, eps)
         torch._foreach_addcdiv_(ps, ms, denom, step_size)
-        if pi and not coupled: torch._foreach_add_([ps[k] for k in pi], rs, alpha=-iso_lr * iso)
 
-def adamo(params, grads, exp_avgs, exp_avg_sqs, steps, *, foreach: bool | None = None, **hp):
-    "Functional AdamO over lists of tensors; `foreach=None` picks the foreach path when every param is on CUDA."
+def _apply_post(params, post, foreach: bool):
+    "Step 3: the decoupled isometry displacements, after the Adam update (one foreach call per (device, dtype, alpha))."
+    if not foreach:
+        for i, r, alpha in post: params[i].add_(r, alpha=alpha)
+        return
+    buckets = defaultdict(list)
+    for i, r, alpha in post: buckets[(params[i].device, params[i].dtype, alpha)].append((params[i], r))
+    for (_, _, alpha), pr in buckets.items(): torch._foreach_add_([p for p, _ in pr], [r for _, r in pr], alpha=alpha)
+
+def adamo(params, grads, exp_avgs, exp_avg_sqs, steps, iso_states=None, *, foreach: bool | None = None, iso: float,
+          iso_lr: float, iso_every: int = 1, iso_step: str = "euler", iso_spread: bool = False, coupled: bool = False,
+          **adam_hp):
+    """Functional AdamO over lists of tensors: (1) isometry terms from θ_{t−1}, (2) the Adam(W) update with moments fed by
+    the task gradient (plus the coupled term if `coupled`), (3) the decoupled isometry displacements.
+    `iso_states` are per-parameter dicts holding the window state (needed when `iso_every` > 1);
+    `foreach=None` picks the foreach path when every param is on CUDA."""
     if foreach is None: foreach = bool(params) and all(p.is_cuda for p in params)
-    (_multi_tensor_adamo if foreach else _single_tensor_adamo)(params, grads, exp_avgs, exp_avg_sqs, steps, **hp)
+    if iso_states is None:
+        if iso_every != 1: raise ValueError("adamo: `iso_every` > 1 needs `iso_states`, one state dict per parameter")
+        iso_states = [{} for _ in params]
+    grads, post = _iso_terms(params, grads, iso_states, iso=iso, iso_lr=iso_lr, iso_every=iso_every,
+                             iso_step=iso_step, iso_spread=iso_spread, coupled=coupled)
+    (_multi_tensor_adam if foreach else _single_tensor_adam)(params, grads, exp_avgs, exp_avg_sqs, steps, **adam_hp)
+    _apply_post(params, post, foreach)
 
 # %% ../nbs/30_adamo.ipynb #7e7fa838
+EXACT_ISO: dict = dict(iso_every=1, iso_step="euler", iso_spread=False)
+FAST_ISO: dict = dict(iso_every=64, iso_step="flow", iso_spread=True)
+
 class AdamO(Optimizer):
-    "Adam with a decoupled isometry step (arXiv 2606.09762, Eqs. 19–20): `iso`=λ, `iso_lr`=γ_iso (None: follow lr)."
+    """Adam with a decoupled isometry step (arXiv 2606.09762, Eqs. 19–20): `iso`=λ, `iso_lr`=γ_iso (None: follow lr).
+
+    The step is c·∇R with c = γ_iso·λ and ∇R = 4W(WᵀW − I), the gradient of R = ‖WᵀW − I‖²_F (Eq. 16). Code that
+    applies 2W(WᵀW − I) (the gradient of ½‖·‖²) with a coefficient lr·λ' means λ = λ'/2 here.
+    `iso_every`=k applies the isometry pull once per window of k steps, with the window's coefficient Σc_t;
+    `iso_step`='flow' uses the exact flow of the penalty over that coefficient instead of one Euler step, and
+    `iso_spread` applies each window's displacement in k equal parts over the next window. `EXACT_ISO` is the
+    paper's algorithm; `FAST_ISO` is the recommended amortised setting (`30_adamo`)."""
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, iso: float = 1e-3, iso_lr: float | None = None, coupled: bool = False,
-                 foreach: bool | None = None):
+                 foreach: bool | None = None, iso_every: int = 1, iso_step: str = "euler", iso_spread: bool = False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, iso=iso, iso_lr=iso_lr,
-                        coupled=coupled, foreach=foreach)
+                        coupled=coupled, foreach=foreach, iso_every=iso_every, iso_step=iso_step, iso_spread=iso_spread)
         self._check(defaults)
         super().__init__(params, defaults)
 
@@ -84,9 +143,14 @@ class AdamO(Optimizer):
         if not (isinstance(b, (tuple, list)) and len(b) == 2):
             raise ValueError(f"`betas` must be a pair (beta1, beta2) in [0, 1), got {b!r}")
         for i, x in enumerate(b): check_number(f"betas[{i}]", x, low=0, high=1, high_open=True)
-        for k in ("coupled",):
+        for k in ("coupled", "iso_spread"):
             if not isinstance(g[k], bool): raise TypeError(f"`{k}` must be True or False, got {g[k]!r}")
         if g["foreach"] not in (None, True, False): raise TypeError(f"`foreach` must be None, True or False, got {g['foreach']!r}")
+        check_number("iso_every", g["iso_every"], low=1, integer=True)
+        if not isinstance(g["iso_step"], str): raise TypeError(f"`iso_step` must be one of {list(ISO_STEPS)}, got {g['iso_step']!r}")
+        check_choice("iso_step", g["iso_step"], ISO_STEPS)
+        if g["coupled"] and g["iso_step"] != "euler":
+            raise ValueError("`iso_step`='flow' is a decoupled step: with coupled=True use iso_step='euler'")
 
     def add_param_group(self, param_group: dict):
         super().add_param_group(param_group)
@@ -99,12 +163,16 @@ class AdamO(Optimizer):
     def __setstate__(self, state):
         super().__setstate__(state)
         for g in self.param_groups:
-            for k, v in (("iso", 0.0), ("iso_lr", None), ("coupled", False), ("foreach", None), ("weight_decay", 0.0)):
+            for k, v in (("iso", 0.0), ("iso_lr", None), ("coupled", False), ("foreach", None), ("weight_decay", 0.0),
+                         *EXACT_ISO.items()):
                 g.setdefault(k, v)
 
     def reset_state(self):
-        "Forget every parameter's `step`, `exp_avg`, `exp_avg_sq` (the per-task reset of the RL protocol)."
-        self.state.clear()
+        "Forget every parameter's `step`, `exp_avg`, `exp_avg_sq` (the per-task reset of the RL protocol); an open isometry window is kept."
+        for p in list(self.state):
+            st = self.state[p]
+            for k in ("step", "exp_avg", "exp_avg_sq"): st.pop(k, None)
+            if not st: del self.state[p]
 
     @torch.no_grad()
     def step(self, closure=None):
@@ -113,20 +181,21 @@ class AdamO(Optimizer):
         if closure is not None:
             with torch.enable_grad(): loss = closure()
         for group in self.param_groups:
-            params, grads, ms, vs, steps = [], [], [], [], []
+            params, grads, ms, vs, steps, states = [], [], [], [], [], []
             for p in group["params"]:
                 if p.grad is None: continue
                 if p.grad.is_sparse: raise ValueError("AdamO does not support sparse gradients; use dense gradients (e.g. nn.Embedding(sparse=False))")
                 state = self.state[p]
-                if not state:                                   # lazy init, same keys and types as torch.optim.Adam
+                if "step" not in state:                         # lazy init, same keys and types as torch.optim.Adam
                     state["step"] = torch.tensor(0.0, dtype=torch.float32)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 params.append(p); grads.append(p.grad); ms.append(state["exp_avg"]); vs.append(state["exp_avg_sq"])
-                steps.append(state["step"])
+                steps.append(state["step"]); states.append(state)
             if not params: continue
             beta1, beta2 = group["betas"]
-            adamo(params, grads, ms, vs, steps, foreach=group["foreach"], beta1=beta1, beta2=beta2, lr=group["lr"],
+            adamo(params, grads, ms, vs, steps, states, foreach=group["foreach"], beta1=beta1, beta2=beta2, lr=group["lr"],
                   eps=group["eps"], weight_decay=group["weight_decay"], iso=group["iso"],
-                  iso_lr=group["lr"] if group["iso_lr"] is None else group["iso_lr"], coupled=group["coupled"])
+                  iso_lr=group["lr"] if group["iso_lr"] is None else group["iso_lr"], coupled=group["coupled"],
+                  iso_every=group["iso_every"], iso_step=group["iso_step"], iso_spread=group["iso_spread"])
         return loss

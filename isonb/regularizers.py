@@ -4,16 +4,16 @@
 
 # %% ../nbs/20_regularizers.ipynb #fa766c2c
 from __future__ import annotations
+import math
 import torch
 import torch.nn as nn
 from torch import Tensor
-from .core import check_number, check_choice
-from .testing import min_gram
+from .core import check_number, check_choice, min_gram
 from .layers import OrthoLinear
 
 # %% auto #0
-__all__ = ['isometry_penalty', 'isometry_grad', 'parseval_penalty', 'l2_penalty', 'L2Init', 'SpectralPenalty', 'find_head',
-           'split_iso_params', 'iso_param_groups', 'total_isometry_penalty']
+__all__ = ['isometry_penalty', 'isometry_grad', 'isometry_flow_delta', 'isometry_flow', 'parseval_penalty', 'l2_penalty',
+           'L2Init', 'SpectralPenalty', 'find_head', 'split_iso_params', 'iso_param_groups', 'total_isometry_penalty']
 
 # %% ../nbs/20_regularizers.ipynb #124d1cfd
 def _as_matrix(W: Tensor, name: str = "W") -> Tensor:
@@ -34,6 +34,27 @@ def isometry_grad(W: Tensor) -> Tensor:
     if M.shape[0] >= M.shape[1]: R = M @ (M.T @ M) - M         # tall: W G - W,   G (d_in, d_in)
     else:                        R = (M @ M.T) @ M - M         # wide: G W - W,   G (d_out, d_out)
     return R.mul_(4).view_as(W)
+
+# %% ../nbs/20_regularizers.ipynb #84ee5346
+def _flow_factor(M: Tensor, s: float, tall: bool) -> Tensor:
+    "f(G) − I with f(x) = (a + (1 − a)x)^{-1/2}, a = e^{-8s}, on the small Gram G of `M`; (k, k)."
+    G = M.T @ M if tall else M @ M.T                           # (k, k), k = min(d_out, d_in)
+    lam, V = torch.linalg.eigh(G)                              # G = V diag(lam) Vᵀ
+    a = math.exp(-8.0 * s)
+    f = (a + (1.0 - a) * lam.clamp_min(0)).rsqrt() - 1.0       # (k,) f(λ) − 1, exactly 0 when s = 0
+    return (V * f) @ V.T
+
+def isometry_flow_delta(W: Tensor, s: float) -> Tensor:
+    "Φ_s(W) − W: the displacement of the exact flow dW/ds = −∇R_iso(W) over time `s` (see `isometry_flow`); shape of `W`."
+    check_number("s", s, low=0)
+    M = _as_matrix(W)                                          # (d_out, d_in)
+    tall = M.shape[0] >= M.shape[1]
+    F = _flow_factor(M, s, tall)
+    return (M @ F if tall else F @ M).view_as(W)
+
+def isometry_flow(W: Tensor, s: float) -> Tensor:
+    "Φ_s(W) = W(aI + (1 − a)WᵀW)^{-1/2}, a = e^{-8s}: the exact solution at time `s` of dW/ds = −4W(WᵀW − I)."
+    return W + isometry_flow_delta(W, s)
 
 # %% ../nbs/20_regularizers.ipynb #1634a48f
 def parseval_penalty(W: Tensor, s: float = 1.0) -> Tensor:
@@ -97,18 +118,43 @@ def find_head(model: nn.Module) -> nn.Module | None:
         if isinstance(m, _MATRIX_LAYERS): head = m
     return head
 
+# Opt-out protocol: a module may define `isonb_iso_exclude: dict[str, str]`, mapping names of its OWN parameters
+# (`named_parameters(recurse=False)`) to a reason. Those parameters go to the rest with that reason before any other
+# rule (so also under unknown='iso' or include_head=True); a parameter shared by several modules is excluded if any
+# of them excludes it. isonb.transformer uses it for the patch and positional embeddings.
+def _iso_exclusions(model: nn.Module) -> dict[int, str]:
+    "{id(param): reason} from the `isonb_iso_exclude` attributes of `model`'s modules, validated."
+    out = {}
+    for mname, m in model.named_modules():
+        excl = getattr(m, "isonb_iso_exclude", None)
+        if excl is None: continue
+        where = f"{type(m).__name__} module {mname or '<root>'!r}"
+        if not isinstance(excl, dict):
+            raise TypeError(f"`isonb_iso_exclude` of {where} must be a dict {{parameter name: reason}}, got {type(excl).__name__}")
+        own = dict(m.named_parameters(recurse=False))
+        for pname, reason in excl.items():
+            if pname not in own:
+                raise ValueError(f"`isonb_iso_exclude` of {where} names {pname!r}, which is not one of its own "
+                                 f"parameters {sorted(own)}")
+            if not isinstance(reason, str) or not reason:
+                raise TypeError(f"`isonb_iso_exclude[{pname!r}]` of {where} must be a non-empty reason string, got {reason!r}")
+            out.setdefault(id(own[pname]), reason)
+    return out
+
 def split_iso_params(model: nn.Module, include_head: bool = False, head: nn.Module | None = None,
                      unknown: str = "error") -> tuple[dict, dict]:
     "Split `model`'s parameters into ({name: param} penalised by Eq. 16, {name: reason} for all others); exhaustive."
     check_choice("unknown", unknown, ("error", "iso", "rest"))
     head = find_head(model) if head is None else head
+    excluded = _iso_exclusions(model)
     iso, rest, seen = {}, {}, {}
     for mname, m in model.named_modules():
         for pname, p in m.named_parameters(recurse=False):
             name = f"{mname}.{pname}" if mname else pname
             if id(p) in seen: continue                          # tied weights are classified once
             seen[id(p)] = name
-            if p.dim() < 2:                                      reason = "vector (bias / norm)"
+            if id(p) in excluded:                                reason = excluded[id(p)]
+            elif p.dim() < 2:                                    reason = "vector (bias / norm)"
             elif isinstance(m, nn.utils.parametrize.ParametrizationList): reason = "parametrised (hard constraint)"
             elif isinstance(m, OrthoLinear) and pname == "weight_raw":   reason = "hard-orthogonal (Björck OrthoLinear)"
             elif isinstance(m, nn.Embedding):                    reason = "embedding"

@@ -6,9 +6,10 @@
 from __future__ import annotations
 import torch
 from torch import Tensor
+from .core import min_gram
 
 # %% auto #0
-__all__ = ['default_eps', 'test_close', 'test_fail', 'min_gram', 'assert_orthonormal', 'rand_orthogonal', 'with_singular_values',
+__all__ = ['default_eps', 'test_close', 'test_fail', 'assert_orthonormal', 'rand_orthogonal', 'with_singular_values',
            'tiny_classification']
 
 # %% ../nbs/01_testing.ipynb #26a449b2
@@ -43,13 +44,8 @@ def test_fail(f, contains: str = "", exc: type = Exception):
 test_close.__test__ = test_fail.__test__ = False        # helpers, not tests: pytest must not collect them on import
 
 # %% ../nbs/01_testing.ipynb #86e6e79e
-def min_gram(W: Tensor) -> Tensor:
-    "The smaller Gram matrix of `W` viewed as (d_out, rest): WᵀW if tall or square, WWᵀ if wide."
-    W = W.reshape(W.shape[0], -1)                            # (d_out, d_in), conv kernels flattened
-    return W.T @ W if W.shape[0] >= W.shape[1] else W @ W.T  # (k, k), k = min(d_out, d_in)
-
 def assert_orthonormal(W: Tensor, eps: float | None = None):
-    "Assert `W` has orthonormal columns (tall) or rows (wide): its smaller Gram is the identity."
+    "Assert `W` has orthonormal columns (tall) or rows (wide): its smaller Gram (`isonb.core.min_gram`) is the identity."
     G = min_gram(W.detach())
     test_close(G, torch.eye(len(G), dtype=G.dtype, device=G.device), eps=eps)
 
