@@ -68,6 +68,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=128, help="steps per timed block (a multiple of every window length)")
     ap.add_argument("--repeats", type=int, default=5); ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (seconds)")
+    ap.add_argument("--csv", default=None, help="also write the table to this CSV file")
     a = ap.parse_args(argv)
     if a.smoke: a.steps, a.repeats = 64, 1
     for k, v in (("--steps", a.steps), ("--repeats", a.repeats), ("--threads", a.threads)):
@@ -76,6 +77,7 @@ def main(argv=None):
     print(f"# whole training step, {a.threads} thread(s), median of {a.repeats} interleaved blocks of {a.steps} steps; "
           f"torch {torch.__version__}")
     print(f"{'model':12s} {'setting':28s} {'ms/step':>9s} {'ratio to adam':>14s}")
+    rows = []
     for name in a.models:
         make, shape = build_model(name, a.smoke)
         g = torch.Generator().manual_seed(0)
@@ -89,7 +91,13 @@ def main(argv=None):
         for _ in range(a.repeats):
             for s, (m, o) in runs.items(): ts[s].append(time_block(m, o, x, y, a.steps))
         med = {s: statistics.median(v) for s, v in ts.items()}
-        for s in runs: print(f"{name:12s} {s:28s} {1e3 * med[s]:9.2f} {med[s] / med['adam']:14.2f}")
+        for s in runs:
+            print(f"{name:12s} {s:28s} {1e3 * med[s]:9.2f} {med[s] / med['adam']:14.2f}", flush=True)
+            rows.append(dict(model=name, setting=s, ms_per_step=1e3 * med[s], ratio_to_adam=med[s] / med["adam"],
+                             threads=a.threads, steps=a.steps, repeats=a.repeats))
+    if a.csv:
+        from isonb.results import write_csv
+        write_csv(a.csv, rows)
 
 
 if __name__ == "__main__":

@@ -10,21 +10,22 @@ import torch
 from torch import Tensor
 from torch.optim import Optimizer
 from .core import check_number, check_choice
-from .regularizers import isometry_grad, isometry_flow_delta, isometry_penalty
+from .regularizers import isometry_grad, isometry_flow_delta, isometry_clipped_delta, isometry_penalty
 
 # %% auto #0
-__all__ = ['ISO_STEPS', 'MATCHED_MAX_TIME', 'EXACT_ISO', 'FAST_ISO', 'matched_time', 'adamo', 'AdamO']
+__all__ = ['ISO_STEPS', 'EXACT_ISO', 'FAST_ISO', 'adamo', 'AdamO']
 
 # %% ../nbs/30_adamo.ipynb #ac7b008d
-ISO_STEPS = ("euler", "flow", "matched")
+ISO_STEPS = ("euler", "flow", "clipped")
 
 def _iso_on(p: Tensor, iso: float) -> bool: return iso != 0 and p.dim() >= 2
 
-MATCHED_MAX_TIME = 1.0
-
-def matched_time(C: float) -> float:
-    "Flow time s whose contraction at σ = 1, e^{−8s}, equals the window's Euler contraction 1 − 8C (capped at `MATCHED_MAX_TIME`)."
-    return min(-math.log1p(-8.0 * C) / 8.0, MATCHED_MAX_TIME) if 8.0 * C < 1.0 else MATCHED_MAX_TIME
+def _displacement(p: Tensor, st: dict, C: float, iso_step: str) -> tuple[Tensor, float]:
+    "(D, alpha): the isometry displacement alpha·D of window coefficient `C`, from θ_{t−1} (`p` before the Adam update)."
+    if iso_step == "euler": return isometry_grad(p), -C
+    if iso_step == "flow": return isometry_flow_delta(p, C), 1.0
+    D, st["iso_v"] = isometry_clipped_delta(p, C, st.get("iso_v"))
+    return D, 1.0
 
 def _iso_terms(params, grads, states, *, iso, iso_lr, iso_every, iso_step, iso_spread, coupled):
     """Step 1 of AdamO, before any in-place update: every penalised parameter's isometry term from θ_{t−1}.
@@ -36,8 +37,7 @@ def _iso_terms(params, grads, states, *, iso, iso_lr, iso_every, iso_step, iso_s
         if not _iso_on(p, iso): continue
         if iso_every == 1:                                     # the paper's algorithm (euler) or its exact flow
             if coupled: grads[i] = grads[i].add(isometry_grad(p), alpha=iso)
-            elif iso_step == "euler": post.append((i, isometry_grad(p), -c))
-            else: post.append((i, isometry_flow_delta(p, c if iso_step == "flow" else matched_time(c)), 1.0))
+            else: post.append((i, *_displacement(p, st, c, iso_step)))
             continue
         st["iso_count"] = st.get("iso_count", 0) + 1           # the window: its length so far and its Σ c_t
         st["iso_coef"] = st.get("iso_coef", 0.0) + (iso if coupled else c)
@@ -48,8 +48,7 @@ def _iso_terms(params, grads, states, *, iso, iso_lr, iso_every, iso_step, iso_s
                 if iso_spread: st["iso_inc"] = r                # stale r, added to every gradient of the next window
                 else: grads[i] = grads[i].add(r, alpha=C)
             else:
-                if iso_step == "euler": D, alpha = isometry_grad(p), -C
-                else: D, alpha = isometry_flow_delta(p, C if iso_step == "flow" else matched_time(C)), 1.0
+                D, alpha = _displacement(p, st, C, iso_step)
                 if iso_spread: st["iso_inc"] = D.mul_(alpha / iso_every)   # applied in k equal parts
                 else: post.append((i, D, alpha))
         if iso_spread and "iso_inc" in st:

@@ -12,8 +12,9 @@ from .core import check_number, check_choice, min_gram
 from .layers import OrthoLinear
 
 # %% auto #0
-__all__ = ['isometry_penalty', 'isometry_grad', 'isometry_flow_delta', 'isometry_flow', 'parseval_penalty', 'l2_penalty',
-           'L2Init', 'SpectralPenalty', 'find_head', 'split_iso_params', 'iso_param_groups', 'total_isometry_penalty']
+__all__ = ['isometry_penalty', 'isometry_grad', 'isometry_flow_delta', 'isometry_flow', 'isometry_clipped_delta',
+           'parseval_penalty', 'l2_penalty', 'L2Init', 'SpectralPenalty', 'find_head', 'split_iso_params',
+           'iso_param_groups', 'total_isometry_penalty']
 
 # %% ../nbs/20_regularizers.ipynb #124d1cfd
 def _as_matrix(W: Tensor, name: str = "W") -> Tensor:
@@ -55,6 +56,32 @@ def isometry_flow_delta(W: Tensor, s: float) -> Tensor:
 def isometry_flow(W: Tensor, s: float) -> Tensor:
     "Φ_s(W) = W(aI + (1 − a)WᵀW)^{-1/2}, a = e^{-8s}: the exact solution at time `s` of dW/ds = −4W(WᵀW − I)."
     return W + isometry_flow_delta(W, s)
+
+# %% ../nbs/20_regularizers.ipynb #a4db2f9f
+def _sigma_max_sq(G: Tensor, v: Tensor | None, iters: int) -> tuple[float, Tensor]:
+    "An estimate of λ_max(G) (power iteration from `v`, at least max diag G) and the updated unit vector."
+    v = torch.ones(len(G), dtype=G.dtype, device=G.device) if v is None else v
+    for _ in range(iters): v = G @ v; v = v / v.norm().clamp_min(torch.finfo(G.dtype).tiny)   # (k,)
+    return max(float(v @ G @ v), float(G.diagonal().max())), v
+
+def isometry_clipped_delta(W: Tensor, c: float, v: Tensor | None = None, iters: int = 3) -> tuple[Tensor, Tensor]:
+    "The Euler displacement −c∇R_iso(W) with every σ it would carry across 1 set to 1; returns (Δ, v) for the next call."
+    check_number("c", c, low=0)
+    M = _as_matrix(W)                                          # (d_out, d_in)
+    tall = M.shape[0] >= M.shape[1]
+    G = M.T @ M if tall else M @ M.T                           # (k, k)
+    lam_max, v = _sigma_max_sq(G, v, iters)
+    s = 1.05 * math.sqrt(max(lam_max, 0.0))                    # σ_max with a 5 % margin
+    if 4 * c * s * (s + 1) <= 1:                               # no singular value can cross 1: the plain Euler step
+        D = (M @ G - M) if tall else (G @ M - M)
+        return D.mul_(-4 * c).view_as(W), v
+    lam, V = torch.linalg.eigh(G)                              # stiff: clip each σ's move at 1
+    lam = lam.clamp_min(0)
+    euler = 1 - 4 * c * (lam - 1)                              # σ'/σ of the Euler step
+    proj = lam.rsqrt()                                         # σ'/σ that lands exactly on 1 (inf at λ = 0)
+    g = torch.where(lam > 1, torch.maximum(euler, proj), torch.minimum(euler, proj)) - 1       # (k,)
+    F = (V * g) @ V.T
+    return (M @ F if tall else F @ M).view_as(W), V[:, -1].clone()
 
 # %% ../nbs/20_regularizers.ipynb #1634a48f
 def parseval_penalty(W: Tensor, s: float = 1.0) -> Tensor:
