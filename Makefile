@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   -> create .venv if missing, install isonb, run the headline experiment on the embedded data
-#   make test   -> create .venv if missing, install isonb[dev,rl], check notebooks/library/README are in sync,
+#   make test   -> create .venv if missing, install isonb[dev,rl,ray], check notebooks/library/README are in sync,
 #                  run every notebook's tests (nbdev_test), then pytest (last)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -20,7 +20,7 @@ $(STAMP): $(BIN)/python settings.ini setup.py
 	touch $(STAMP)
 
 $(DEVSTAMP): $(BIN)/python settings.ini setup.py
-	$(BIN)/pip install -q -e ".[dev,rl]"
+	$(BIN)/pip install -q -e ".[dev,rl,ray]"
 	touch $(STAMP) $(DEVSTAMP)
 
 install: $(DEVSTAMP)

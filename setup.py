@@ -24,6 +24,7 @@ min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
 rl_requirements = shlex.split(cfg.get('rl_requirements', ''))
+ray_requirements = shlex.split(cfg.get('ray_requirements', ''))
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -38,7 +39,7 @@ setuptools.setup(
     packages=setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name'] + '.*']),
     include_package_data=True,
     install_requires=requirements,
-    extras_require={'dev': dev_requirements, 'rl': rl_requirements},
+    extras_require={'dev': dev_requirements, 'rl': rl_requirements, 'ray': ray_requirements},
     dependency_links=cfg.get('dep_links', '').split(),
     python_requires='>=' + cfg['min_python'],
     long_description=open('README.md', encoding='utf-8').read(),

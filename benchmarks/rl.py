@@ -14,8 +14,18 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from isonb.rl.envs import GAMES, MinAtarVecEnv, gym_vector_env, channel_perm
-from isonb.rl.ppo import PPOConfig, collect_rollout, ppo_update
-from isonb.rl.continual import build_arm, preset
+from isonb.core import seed_everything
+from isonb.continual.recipes import RECIPES, build_training
+from isonb.rl.envs import OBS_DIM, N_ACTIONS
+from isonb.rl.ppo import PPOConfig, make_agent, collect_rollout, ppo_update
+from isonb.rl.continual import preset
+
+
+def build(recipe: str, lr: float, seed: int = 0):
+    "Agent, optimizer and method of an RL recipe, built as `run_continual` builds them."
+    seed_everything(seed)
+    agent = make_agent(OBS_DIM, N_ACTIONS, "64x4", **RECIPES[recipe].arch_kw)
+    return (agent, *build_training(recipe, agent, lr))
 
 
 def env_sps(make, steps, n, seed=0):
@@ -84,26 +94,25 @@ def plain_ppo(env, cfg: PPOConfig, iters: int, seed=0):
                 opt.zero_grad(); loss.backward(); nn.utils.clip_grad_norm_(params, cfg.max_grad_norm); opt.step()
 
 
-def isonb_ppo(env, cfg: PPOConfig, iters: int, arm="baseline", seed=0):
-    torch.manual_seed(seed)
-    agent, opt, hooks = build_arm(arm, "64x4", cfg.lr)
+def isonb_ppo(env, cfg: PPOConfig, iters: int, recipe="rl_baseline", seed=0):
+    agent, opt, method = build(recipe, cfg.lr, seed)
     g = torch.Generator().manual_seed(seed)
     obs = env.reset()
     for _ in range(iters):
         ro = collect_rollout(agent, env, obs, cfg.num_steps, g); obs = ro["next_obs"]
-        ppo_update(agent, opt, ro, cfg, g, hooks.extra_loss, hooks.after_step)
+        ppo_update(agent, opt, ro, cfg, g, method)
 
 
-def bench_loop(cfg, iters, games, arms):
+def bench_loop(cfg, iters, games, recipes):
     print(f"\n== training loop, PPO {cfg.num_envs} envs x {cfg.num_steps} steps, {cfg.update_epochs} epochs x "
           f"{cfg.num_minibatches} minibatches, {iters} iterations per game (env steps/s, incl. updates) ==")
-    print(f"{'game':<16}{'plain loop':>12}" + "".join(f"{'isonb ' + a:>18}{'ratio':>7}" for a in arms))
+    print(f"{'game':<16}{'plain loop':>12}" + "".join(f"{'isonb ' + a:>18}{'ratio':>7}" for a in recipes))
     plain_ppo(MinAtarVecEnv(games[0], cfg.num_envs), cfg, 1); isonb_ppo(MinAtarVecEnv(games[0], cfg.num_envs), cfg, 1)  # warm-up
     for g in games:
         p = channel_perm(0, g, 0)
         t = time.perf_counter(); plain_ppo(MinAtarVecEnv(g, cfg.num_envs, p), cfg, iters); plain = iters * cfg.batch_size / (time.perf_counter() - t)
         row = f"{g:<16}{plain:>12.0f}"
-        for a in arms:
+        for a in recipes:
             t = time.perf_counter(); isonb_ppo(MinAtarVecEnv(g, cfg.num_envs, p), cfg, iters, a)
             ours = iters * cfg.batch_size / (time.perf_counter() - t)
             row += f"{ours:>18.0f}{ours / plain:>7.2f}"
@@ -114,14 +123,13 @@ def bench_paper(num_steps=8):
     """Extrapolate the paper scale from a shortened iteration at the paper's width: 2048 envs, minibatch 2048."""
     cfg = PPOConfig(num_envs=2048, num_steps=num_steps, update_epochs=1, num_minibatches=num_steps)   # minibatch 2048
     print(f"\n== paper-scale extrapolation: 2048 envs, minibatch 2048, measured on {num_steps}-step rollouts ==")
-    torch.manual_seed(0)
-    agent, opt, hooks = build_arm("adamo", "64x4", cfg.lr)
+    agent, opt, method = build("rl_adamo", cfg.lr)
     per_game = {}
     for g in GAMES:
         env = MinAtarVecEnv(g, 2048, channel_perm(0, g, 0)); obs = env.reset()
         gen = torch.Generator().manual_seed(0)
         t = time.perf_counter(); ro = collect_rollout(agent, env, obs, num_steps, gen); t_roll = time.perf_counter() - t
-        t = time.perf_counter(); ppo_update(agent, opt, ro, cfg, gen, hooks.extra_loss, hooks.after_step); t_upd = time.perf_counter() - t
+        t = time.perf_counter(); ppo_update(agent, opt, ro, cfg, gen, method); t_upd = time.perf_counter() - t
         roll_sps, upd_sps = cfg.batch_size / t_roll, cfg.batch_size / t_upd        # env steps/s; samples/s per epoch
         per_game[g] = 1 / roll_sps + 4 / upd_sps                                 # seconds per env step with 4 epochs
         print(f"{g:<16} rollout {roll_sps:8.0f} steps/s   update {upd_sps:8.0f} samples/s/epoch   -> {1 / per_game[g]:7.0f} steps/s")
@@ -129,7 +137,7 @@ def bench_paper(num_steps=8):
     total = 20 * 4 * 15_000_000
     h = total * sec_per_step / 3600
     print(f"EXTRAPOLATION (not a measurement of a full run): 1.2e9 steps/seed at {1 / sec_per_step:.0f} steps/s "
-          f"= {h:.0f} h per seed on one CPU core ({h / 24:.1f} days); 8 seeds x 6 arms = {48 * h / 24:.0f} core-days.")
+          f"= {h:.0f} h per seed on one CPU core ({h / 24:.1f} days); 8 seeds x 6 recipes = {48 * h / 24:.0f} core-days.")
     return sec_per_step
 
 
@@ -141,9 +149,9 @@ if __name__ == "__main__":
     torch.set_num_threads(a.threads)
     if a.smoke:
         bench_envs(20, 4)
-        bench_loop(PPOConfig(num_envs=4, num_steps=16, update_epochs=1, num_minibatches=2), 1, ["breakout"], ["baseline"])
+        bench_loop(PPOConfig(num_envs=4, num_steps=16, update_epochs=1, num_minibatches=2), 1, ["breakout"], ["rl_baseline"])
     else:
         bench_envs(300, 16)
         if not a.envs_only:
-            bench_loop(preset("cpu").ppo, 3, ["breakout", "space_invaders"], ["baseline", "adamo"])   # the CPU scale's PPO
+            bench_loop(preset("cpu").ppo, 3, ["breakout", "space_invaders"], ["rl_baseline", "rl_adamo"])   # the CPU scale's PPO
             bench_paper()

@@ -4,19 +4,31 @@
 
 # %% ../nbs/00_core.ipynb #9539073c
 from __future__ import annotations
-import contextlib, os, random, math, numbers
+import contextlib, os, random, math, numbers, time
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['SMOKE', 'smoke_or', 'check_number', 'check_choice', 'seed_everything', 'get_device', 'default_dtype', 'min_gram']
+__all__ = ['FULL', 'SMOKE', 'FIGURES', 'smoke_or', 'full_run_dir', 'check_number', 'check_choice', 'seed_everything',
+           'get_device', 'default_dtype', 'min_gram']
 
 # %% ../nbs/00_core.ipynb #bbab2b6e
-SMOKE: bool = bool(os.environ.get("IN_TEST")) or os.environ.get("ISONB_SMOKE", "0") not in ("", "0")
+FULL: bool = os.environ.get("ISONB_FULL", "0") not in ("", "0")
+SMOKE: bool = not FULL
+FIGURES: bool = os.environ.get("ISONB_FIGURES", "0") not in ("", "0")
 
 def smoke_or(small, full):
-    "`small` when running at smoke scale (under `nbdev_test` or with `ISONB_SMOKE=1`), else `full`."
-    return small if SMOKE else full
+    "`full` when `ISONB_FULL=1` was set at import, else `small` (the default: tests, CI, Jupyter's Run All)."
+    return full if FULL else small
+
+def full_run_dir(name: str, root: str = "runs") -> str:
+    "A fresh directory `root/name-YYYYmmdd-HHMMSS[-n]` for a full-scale run started from a notebook (created)."
+    if not name or os.sep in name: raise ValueError(f"`name` must be a non-empty name without {os.sep!r}, got {name!r}")
+    base = os.path.join(root, f"{name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    path, n = base, 1
+    while os.path.exists(path): path, n = f"{base}-{n}", n + 1
+    os.makedirs(path)
+    return path
 
 # %% ../nbs/00_core.ipynb #9f73866b
 def check_number(name: str, value, *, low=None, high=None, low_open=False, high_open=False, integer=False):

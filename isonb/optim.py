@@ -13,7 +13,7 @@ from .core import check_number, check_choice
 from .regularizers import isometry_grad, isometry_flow_delta, isometry_clipped_delta, isometry_penalty
 
 # %% auto #0
-__all__ = ['ISO_STEPS', 'EXACT_ISO', 'FAST_ISO', 'adamo', 'AdamO']
+__all__ = ['ISO_STEPS', 'EXACT_ISO', 'FAST_ISO', 'batched_isometry_grads', 'adamo', 'AdamO']
 
 # %% ../nbs/30_adamo.ipynb #ac7b008d
 ISO_STEPS = ("euler", "flow", "clipped")
@@ -27,12 +27,29 @@ def _displacement(p: Tensor, st: dict, C: float, iso_step: str) -> tuple[Tensor,
     D, st["iso_v"] = isometry_clipped_delta(p, C, st.get("iso_v"))
     return D, 1.0
 
-def _iso_terms(params, grads, states, *, iso, iso_lr, iso_every, iso_step, iso_spread, coupled):
+def batched_isometry_grads(ps: list[Tensor]) -> list[Tensor]:
+    "`isometry_grad` of every tensor in `ps`, same-shape matrices stacked into one batched product (foreach path)."
+    out, groups = [None] * len(ps), defaultdict(list)
+    for i, p in enumerate(ps): groups[(tuple(p.shape), p.dtype, p.device)].append(i)
+    for idx in groups.values():
+        if len(idx) == 1: out[idx[0]] = isometry_grad(ps[idx[0]]); continue
+        M = torch.stack([ps[i].reshape(ps[i].shape[0], -1) for i in idx])                    # (b, d_out, d_in)
+        R = M @ (M.mT @ M) - M if M.shape[1] >= M.shape[2] else (M @ M.mT) @ M - M          # small Gram per matrix
+        for j, i in enumerate(idx): out[i] = R[j].mul_(4).view_as(ps[i])
+    return out
+
+def _iso_terms(params, grads, states, *, iso, iso_lr, iso_every, iso_step, iso_spread, coupled, batched=False):
     """Step 1 of AdamO, before any in-place update: every penalised parameter's isometry term from θ_{t−1}.
 
     Returns (grads, post): `grads` with the coupled term added (coupled=True), and `post`, a list of
     (index, tensor, alpha) to apply as `params[index].add_(tensor, alpha=alpha)` after the Adam update."""
     c, post, grads = iso_lr * iso, [], list(grads)
+    if batched and iso_every == 1 and iso_step == "euler":      # the exact step, same-shape matrices in one call
+        on = [i for i, p in enumerate(params) if _iso_on(p, iso)]
+        for i, r in zip(on, batched_isometry_grads([params[i] for i in on])):
+            if coupled: grads[i] = grads[i].add(r, alpha=iso)
+            else: post.append((i, r, -c))
+        return grads, post
     for i, (p, st) in enumerate(zip(params, states)):
         if not _iso_on(p, iso): continue
         if iso_every == 1:                                     # the paper's algorithm (euler) or its exact flow
@@ -102,19 +119,20 @@ def adamo(params, grads, exp_avgs, exp_avg_sqs, steps, iso_states=None, *, forea
     """Functional AdamO over lists of tensors: (1) isometry terms from θ_{t−1}, (2) the Adam(W) update with moments fed by
     the task gradient (plus the coupled term if `coupled`), (3) the decoupled isometry displacements.
     `iso_states` are per-parameter dicts holding the window state (needed when `iso_every` > 1);
-    `foreach=None` picks the foreach path when every param is on CUDA."""
+    `foreach=None` picks the foreach path when every param is on CUDA; it also batches the exact step's same-shape
+    matrices (`batched_isometry_grads`)."""
     if foreach is None: foreach = bool(params) and all(p.is_cuda for p in params)
     if iso_states is None:
         if iso_every != 1: raise ValueError("adamo: `iso_every` > 1 needs `iso_states`, one state dict per parameter")
         iso_states = [{} for _ in params]
     grads, post = _iso_terms(params, grads, iso_states, iso=iso, iso_lr=iso_lr, iso_every=iso_every,
-                             iso_step=iso_step, iso_spread=iso_spread, coupled=coupled)
+                             iso_step=iso_step, iso_spread=iso_spread, coupled=coupled, batched=foreach)
     (_multi_tensor_adam if foreach else _single_tensor_adam)(params, grads, exp_avgs, exp_avg_sqs, steps, **adam_hp)
     _apply_post(params, post, foreach)
 
 # %% ../nbs/30_adamo.ipynb #7e7fa838
-EXACT_ISO: dict = dict(iso_every=1, iso_step="euler", iso_spread=False)
-FAST_ISO: dict = dict(iso_every=64, iso_step="flow", iso_spread=True)
+EXACT_ISO: dict = dict(iso_every=1, iso_step="euler", iso_spread=False, iso_stagger=False)
+FAST_ISO: dict = dict(iso_every=16, iso_step="clipped", iso_spread=False, iso_stagger=True)
 
 class AdamO(Optimizer):
     """Adam with a decoupled isometry step (arXiv 2606.09762, Eqs. 19–20): `iso`=λ, `iso_lr`=γ_iso (None: follow lr).
@@ -123,13 +141,16 @@ class AdamO(Optimizer):
     applies 2W(WᵀW − I) (the gradient of ½‖·‖²) with a coefficient lr·λ' means λ = λ'/2 here.
     `iso_every`=k applies the isometry pull once per window of k steps, with the window's coefficient Σc_t;
     `iso_step`='flow' uses the exact flow of the penalty over that coefficient instead of one Euler step, and
-    `iso_spread` applies each window's displacement in k equal parts over the next window. `EXACT_ISO` is the
-    paper's algorithm; `FAST_ISO` is the recommended amortised setting (`30_adamo`)."""
+    `iso_spread` applies each window's displacement in k equal parts over the next window, and `iso_stagger` offsets
+    the windows of a group's matrices so that they close on different steps. `EXACT_ISO` is the paper's algorithm;
+    `FAST_ISO` is the recommended amortised setting (`30_adamo`)."""
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, iso: float = 1e-3, iso_lr: float | None = None, coupled: bool = False,
-                 foreach: bool | None = None, iso_every: int = 1, iso_step: str = "euler", iso_spread: bool = False):
+                 foreach: bool | None = None, iso_every: int = 1, iso_step: str = "euler", iso_spread: bool = False,
+                 iso_stagger: bool = False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, iso=iso, iso_lr=iso_lr,
-                        coupled=coupled, foreach=foreach, iso_every=iso_every, iso_step=iso_step, iso_spread=iso_spread)
+                        coupled=coupled, foreach=foreach, iso_every=iso_every, iso_step=iso_step, iso_spread=iso_spread,
+                        iso_stagger=iso_stagger)
         self._check(defaults)
         super().__init__(params, defaults)
 
@@ -142,7 +163,7 @@ class AdamO(Optimizer):
         if not (isinstance(b, (tuple, list)) and len(b) == 2):
             raise ValueError(f"`betas` must be a pair (beta1, beta2) in [0, 1), got {b!r}")
         for i, x in enumerate(b): check_number(f"betas[{i}]", x, low=0, high=1, high_open=True)
-        for k in ("coupled", "iso_spread"):
+        for k in ("coupled", "iso_spread", "iso_stagger"):
             if not isinstance(g[k], bool): raise TypeError(f"`{k}` must be True or False, got {g[k]!r}")
         if g["foreach"] not in (None, True, False): raise TypeError(f"`foreach` must be None, True or False, got {g['foreach']!r}")
         check_number("iso_every", g["iso_every"], low=1, integer=True)
@@ -181,6 +202,9 @@ class AdamO(Optimizer):
             with torch.enable_grad(): loss = closure()
         for group in self.param_groups:
             params, grads, ms, vs, steps, states = [], [], [], [], [], []
+            k, pen = group["iso_every"], [p for p in group["params"] if p.dim() >= 2]
+            phase = ({id(p): (j * k) // len(pen) for j, p in enumerate(pen)}
+                     if k > 1 and group["iso_stagger"] and group["iso"] != 0 else {})
             for p in group["params"]:
                 if p.grad is None: continue
                 if p.grad.is_sparse: raise ValueError("AdamO does not support sparse gradients; use dense gradients (e.g. nn.Embedding(sparse=False))")
@@ -189,6 +213,7 @@ class AdamO(Optimizer):
                     state["step"] = torch.tensor(0.0, dtype=torch.float32)
                     state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                     state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if id(p) in phase and "iso_count" not in state: state["iso_count"] = phase[id(p)]   # staggered windows
                 params.append(p); grads.append(p.grad); ms.append(state["exp_avg"]); vs.append(state["exp_avg_sq"])
                 steps.append(state["step"]); states.append(state)
             if not params: continue

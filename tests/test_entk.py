@@ -1,14 +1,16 @@
-"""Plain pytest tests of isonb.probes.entk (the notebook nbs/51_probes.entk.ipynb holds the derivations and more
-inline tests): the three methods agree in float64 on MLPs, a CNN and mixed models; closed forms; `auto` falls back
-and says so; spectrum helpers; bad input; and the benchmark script runs (--smoke)."""
+"""Plain pytest tests of isonb.probes.entk and isonb.probes.spectra (the notebooks nbs/51_probes.entk.ipynb and
+nbs/51a_probes.spectra.ipynb hold the derivations and more inline tests): the three methods agree in float64 on MLPs,
+a CNN and mixed models; closed forms; `auto` falls back and says so; the NTK operator; spectrum helpers; bad input
+(including NaN/inf inputs); and the benchmark script runs (--smoke)."""
 import logging, math, os, subprocess, sys, warnings
 import pytest
 import torch
 import torch.nn as nn
 
 from isonb.layers import mlp, init_orthogonal_
-from isonb.probes.entk import (entk, entk_eigs, kernel_eigvals, kernel_cond, kernel_erank, kernel_spectrum,
-                               structured_plan, EntkFallbackWarning, StructuredUnsupported)
+from isonb.probes.entk import (entk, entk_operator, kernel_matrix, structured_plan, EntkFallbackWarning,
+                               StructuredUnsupported)
+from isonb.probes.spectra import entk_eigs, kernel_eigvals, kernel_cond, kernel_erank, kernel_spectrum
 from isonb.testing import test_close as assert_close
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,6 +106,16 @@ def test_isometric_mlp_spreads_the_trace_evenly():
     for K in layers.values(): assert_close(K.diagonal(), 3 * (x.pow(2).sum(1) + 1), eps=1e-12)
 
 
+def test_operator_matches_dense_kernel():
+    torch.manual_seed(0)
+    net, x = mlp(6, 3, width=8, depth=2, act="tanh").to(F64), _x(5, 6)
+    for mode in ("trace", "full"):
+        mv, dim = entk_operator(net, x, mode)
+        K = kernel_matrix(entk(net, x, mode=mode, method="jacobian"))
+        v = _x(dim, seed=3)
+        assert dim == len(K) and _rel(mv(v), K @ v) < 1e-10
+
+
 def test_lanczos_matches_dense_spectrum():
     torch.manual_seed(0)
     net, x = mlp(6, 3, width=8, depth=2, act="groupsort").to(F64), _x(7, 6)
@@ -136,6 +148,12 @@ def test_bad_input():
     with pytest.raises(TypeError, match="`x` has dtype torch.float32"): entk(net, x.float())
     with pytest.raises(ValueError, match="`chunk_size`"): entk(net, x, chunk_size=0)
     with pytest.raises(TypeError, match="`model` must be an nn.Module"): entk(lambda z: z, x)
+    xnan, xinf = x.clone(), x.clone()
+    xnan[1, 2], xinf[0, 0] = float("nan"), float("-inf")
+    for method in ("auto", "structured", "jacobian", "ntvp"):
+        with pytest.raises(ValueError, match=r"`x` contains NaN or inf \(1 of 24 entries\)"): entk(net, xnan, method=method)
+    with pytest.raises(ValueError, match="`x2` contains NaN or inf"): entk(net, x, xinf)
+    with pytest.raises(ValueError, match="`x` contains NaN or inf"): entk_eigs(net, xinf)
     bn = nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4)).to(F64)
     with pytest.raises(ValueError, match=r"train mode.*Call model.eval\(\)"): entk(bn, x)
     bn.eval()

@@ -19,7 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_version_and_modules():
     import importlib
     assert isonb.__version__ == "0.1.0"
-    for m in ("core", "testing", "layers", "regularizers", "optim", "demo"): importlib.import_module(f"isonb.{m}")
+    for m in ("core", "testing", "results", "layers", "transformer", "architectures", "regularizers", "optim", "optimizers",
+              "demo", "data", "continual.methods", "continual.resets", "continual.recipes", "continual.runner",
+              "continual.sweeps", "continual.cli", "probes.entk", "probes.spectra"):
+        importlib.import_module(f"isonb.{m}")
 
 
 def _train(opt_fn, steps=100, dtype=torch.float32):
@@ -114,7 +117,7 @@ def test_bad_input_elsewhere():
     with pytest.raises(ValueError, match="`act` must be one of"): mlp(3, 2, act="swish")
     with pytest.raises(TypeError, match="floating point"): AdamO([torch.zeros(2, dtype=torch.long)])
     with pytest.raises(TypeError, match="`seed`"): check_number("seed", "0", integer=True)
-    from isonb.demo import load_images
+    from isonb.data import load_images
     with pytest.raises(ValueError, match="`dataset` must be one of"): load_images("svhn")
     with pytest.raises(FileNotFoundError, match="FashionMNIST/raw/train-images-idx3-ubyte"): load_images("fashion_mnist", root="/nonexistent")
 
@@ -124,16 +127,17 @@ def test_demo_cli_smoke(tmp_path):
     r = subprocess.run([sys.executable, "-m", "isonb.demo", "--smoke", "--out", str(out)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "adamo_fast" in r.stdout and "last 5" in r.stdout
-    for f in ("demo.csv", "summary.csv", "config.txt", "demo.png"): assert (out / f).stat().st_size > 0
+    assert "adamo_iso1_exact" in r.stdout and "last 5" in r.stdout
+    for f in ("demo.csv", "summary.csv", "demo.png"): assert (out / f).stat().st_size > 0
     rows = (out / "demo.csv").read_text().strip().splitlines()
-    assert len(rows) == 1 + 3 * 3
+    assert len(rows) == 1 + 4 * 3
+    for rec in ("adam", "adamo", "adamo_iso1", "adamo_iso1_exact"): assert (out / "runs" / rec / "result.json").exists()
 
 
 def test_demo_cli_bad_dataset():
-    r = subprocess.run([sys.executable, "-m", "isonb.demo", "--smoke", "--dataset", "mnist"], cwd=ROOT,
-                       capture_output=True, text=True, timeout=300)
-    assert r.returncode != 0 and "`root` is required" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "isonb.demo", "--smoke", "--set", "stream.dataset=mnist", "--out", "/tmp/isonb-demo-x"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "`root` is required" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
 FASHION = "/usr/share/datasets/fashion-mnist"
@@ -146,7 +150,7 @@ def test_demo_images_from_real_fashion_mnist(tmp_path):
     raw = tmp_path / "FashionMNIST" / "raw"; raw.mkdir(parents=True)
     for f in os.listdir(FASHION):
         with gzip.open(os.path.join(FASHION, f)) as src, open(raw / f[:-3], "wb") as dst: shutil.copyfileobj(src, dst)
-    from isonb.demo import load_images
+    from isonb.data import load_images
     X = load_images("fashion_mnist", n=60000, root=str(tmp_path))
     assert X.shape == (60000, 784) and X.dtype == torch.float32 and 0 <= X.min() and X.max() == 1
     with pytest.raises(ValueError, match="exceeds the 60000 available"): load_images("fashion_mnist", n=60001, root=str(tmp_path))

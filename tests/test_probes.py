@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from isonb.layers import mlp, init_orthogonal_
 from isonb.testing import test_close as assert_close, tiny_classification, rand_orthogonal
 from isonb.probes.jacobian import (layer_svals, layer_jacobians, io_svals, io_extreme_svals, spectrum_summary,
-                                   jacobian_stats, split_layers)
+                                   jacobian_stats, split_layers, lanczos_eigs)
 from isonb.probes.units import (hidden_activations, dead_frac, dormant_frac_1pct, redo_scores, redo_dormant_frac,
                                 effective_rank, effective_rank_sq, rank99, stable_rank, weight_stats, param_snapshot,
                                 distance_from_init, grad_norms)
@@ -90,6 +90,29 @@ def test_lanczos_extremes_match_dense_svd(d_in, d_out, act):
     for m in (3, 6):                                                   # m < n: interlacing bounds
         ex = io_extreme_svals(net, x, k=1, iters=m)
         assert (ex.top[:, 0] <= s[:, 0] * (1 + 1e-12)).all() and (ex.bottom[:, 0] >= s[:, -1] * (1 - 1e-12)).all()
+
+
+def test_lanczos_closed_form_spectra():
+    "The one Lanczos (batched, restarts, residual bounds, early stop) on Q diag(λ) Qᵀ with known spectra, float64."
+    g = torch.Generator().manual_seed(0)
+    lams = torch.stack([torch.arange(1., 11.), torch.tensor([2.] * 4 + [7.] * 6), 10.0 ** -torch.arange(10.)]).to(D64)
+    Q = torch.stack([rand_orthogonal(10, 10, g) for _ in range(3)])
+    M = Q @ torch.diag_embed(lams) @ Q.transpose(1, 2)                 # (3, 10, 10)
+    mv = lambda q: torch.einsum("bij,bj->bi", M, q)
+    r = lanczos_eigs(mv, 3, 10, 10)                                    # m = n: every eigenvalue, multiplicities too
+    close(r.theta, lams.sort(1).values, 1e-12)
+    close(r.theta, torch.linalg.eigvalsh(M), 1e-12)
+    r = lanczos_eigs(mv, 3, 10, 10, k=1, tol=1e-10)                    # early stop on the residual bounds
+    assert r.converged.all() and r.steps <= 10
+    close(r.theta[:, -1], lams.max(1).values, 1e-10)
+    close(r.theta[:, 0], lams.min(1).values, 1e-10 * lams.max(1).values)  # tol is relative to λ_max
+    r = lanczos_eigs(mv, 3, 10, 4)                                     # m < n: residual bounds and interlacing
+    assert ((r.theta[:, :, None] - lams[:, None]).abs().amin(2) <= r.res + 1e-12).all()
+    assert ((r.theta >= lams.amin(1, keepdim=True) - 1e-12) & (r.theta <= lams.amax(1, keepdim=True) + 1e-12)).all()
+    r = lanczos_eigs(lambda q: torch.einsum("ij,bj->bi", M[1], q), 1, 10, 10, tol=1e-12)
+    assert r.steps == 2 and r.converged.all()                          # two distinct eigenvalues: invariant after 2
+    close(r.theta[0], torch.tensor([2., 7.], dtype=D64), 1e-12)
+    with pytest.raises(ValueError, match="`iters`"): lanczos_eigs(mv, 3, 10, 11)
 
 
 def test_lanczos_conv_and_rng_untouched():
@@ -245,7 +268,7 @@ def test_runner_restores_modes_and_leaves_model_alone():
     modes = [m.training for m in net.modules()]
     before = [p.detach().clone() for p in net.parameters()]
     with torch.no_grad(): out0 = net(X)
-    probes = [p for p in PROBES if p != "entk"]
+    probes = [p for p in PROBES if p not in ("entk", "attention_entropy")]          # the latter needs a transformer
     rec = ProbeRunner(net, X, probes=probes, every=None, loss_fn=lambda m, x: F.cross_entropy(m(x), y)).run(3)
     assert rec["step"] == 3 and all(math.isfinite(v) for v in rec.values())
     assert [m.training for m in net.modules()] == modes
@@ -295,7 +318,7 @@ def test_entk_probe_against_brute_force(monkeypatch):
     lam = torch.linalg.eigvalsh(_brute_entk(net, x[:8])).flip(0)
     import isonb.probes.entk as real_entk
     fake = types.ModuleType("isonb.probes.entk"); fake.entk = _brute_entk
-    fake.kernel_matrix, fake.kernel_spectrum = real_entk.kernel_matrix, real_entk.kernel_spectrum   # only Θ is replaced
+    fake.kernel_matrix = real_entk.kernel_matrix                      # only Θ is replaced (the spectrum: isonb.probes.spectra)
     fake.__spec__ = importlib.machinery.ModuleSpec("isonb.probes.entk", None)
     with monkeypatch.context() as mp:                                  # the wiring, with a stand-in module
         mp.setitem(sys.modules, "isonb.probes.entk", fake)

@@ -1,13 +1,14 @@
 """Continual runner: a real SIGKILL mid-run, then --resume, ends bit-identical to an uninterrupted run."""
 import json
 import pytest
-from isonb.continual.runner import RunConfig, run, kill_and_resume, same_rows, preset_config, CheckpointError
+from isonb.continual.runner import RunConfig, run, kill_and_resume, same_rows, CheckpointError
+from isonb.continual.sweeps import preset_config
 from isonb.continual.streams import StreamConfig
 
 
 def test_sigkill_then_resume_is_bit_identical(tmp_path):
     s = StreamConfig(kind="permuted", dataset="mnist5k", n_tasks=5, train_per_task=128, test_per_task=0, batch_size=16)
-    cfg = RunConfig(stream=s, method="adamo_fast", width=32, depth=2, lr=1e-3, probe_size=32, device="cpu")
+    cfg = RunConfig(stream=s, recipe="adamo_iso1", width=32, depth=2, lr=1e-3, probe_size=32, device="cpu")
     res = kill_and_resume(cfg, str(tmp_path))
     ref = run(cfg, progress=False)
     assert res["status"] == "complete" and len(res["rows"]) == 5
@@ -18,14 +19,16 @@ def test_resume_refuses_other_config(tmp_path):
     s = StreamConfig(kind="random_label", dataset="mnist5k", n_tasks=3, train_per_task=64, batch_size=32)
     cfg = RunConfig(stream=s, width=16, depth=1, lr=1e-3, probe_size=0, device="cpu")
     run(cfg, out=str(tmp_path), progress=False, stop_after=1)
-    with pytest.raises(CheckpointError, match="belongs to config"):
+    with pytest.raises(CheckpointError, match=r"belongs to another config \(lr: 0.001 → 0.005\)"):
         run(RunConfig(**{**cfg.to_dict(), "lr": 5e-3}), out=str(tmp_path), resume=True, progress=False)
 
 
 def test_presets_build_valid_configs():
-    from isonb.continual.runner import PRESETS, RECIPES
+    from isonb.continual.sweeps import PRESETS
+    from isonb.continual.recipes import RECIPES
     for p in PRESETS:
-        for m in ("adam", "adamo_fast"):
+        for m in ("adam", "adamo_iso1"):
             c = preset_config(p, m, seed=1)
-            assert c.stream.seed == 1 and c.method == m
-    assert {"adam", "adamo", "adamo_fast", "cbp", "redo", "nap", "shrink_perturb", "l2_init", "head_reset"} <= set(RECIPES)
+            assert c.stream.seed == 1 and c.recipe == m
+    assert {"adam", "adamo", "adamo_iso1", "adamo_iso1_exact", "cbp", "redo", "nap", "shrink_perturb", "l2_init", "head_reset",
+            "groupsort"} <= set(RECIPES)

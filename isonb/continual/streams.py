@@ -36,9 +36,9 @@ class StreamConfig:
     n_tasks: int = 20
     "number of tasks"
     train_per_task: int = 1000
-    "training examples per task (random_label: the size of the fixed memorised set)"
+    "training examples per task, at most what the training split has (random_label: the size of the fixed memorised set)"
     test_per_task: int = 500
-    "held-out examples per task (ignored by random_label)"
+    "held-out examples per task, at most what the test split has (ignored by random_label)"
     epochs_per_task: int = 1
     "passes over the task's training examples"
     batch_size: int = 16
@@ -61,6 +61,9 @@ class StreamConfig:
             check_number(k, getattr(self, k), low=1, integer=True)
         check_number("test_per_task", self.test_per_task, low=0, integer=True)
         check_number("seed", self.seed, low=0, integer=True)
+        if self.batch_size > self.train_per_task:
+            raise ValueError(f"`batch_size`={self.batch_size} exceeds `train_per_task`={self.train_per_task}: "
+                             f"every batch would hold only {self.train_per_task} examples")
         if self.kind == "class_incremental" and self.n_tasks * self.classes_per_task > N_CLASSES[self.dataset]:
             raise ValueError(f"class_incremental: `n_tasks`×`classes_per_task` = {self.n_tasks * self.classes_per_task} "
                              f"exceeds the {N_CLASSES[self.dataset]} classes of {self.dataset!r}")
@@ -82,6 +85,37 @@ class Task:
     x_test: Tensor | None = None
     y_test: Tensor | None = None
 
+def _check_split(cfg: StreamConfig, split: str, X, y):
+    "Raise unless (X, y) are float inputs (n, C, H, W), finite and in [0, 1], with n integer labels in 0..n_classes-1."
+    where = f"Stream({cfg.dataset!r}): the {split} set"
+    if not (isinstance(X, Tensor) and isinstance(y, Tensor)): raise TypeError(f"{where} must be two tensors (X, y)")
+    if not X.is_floating_point() or X.dim() != 4:
+        raise ValueError(f"{where}: inputs must be floating point of shape (n, C, H, W), got {X.dtype} {tuple(X.shape)}")
+    if y.dim() != 1 or y.dtype.is_floating_point or y.dtype == torch.bool or len(y) != len(X):
+        raise ValueError(f"{where}: labels must be one integer per input, got {y.dtype} {tuple(y.shape)} for {len(X)} inputs")
+    bad = ~torch.isfinite(X)
+    if bad.any():
+        first = int(bad.flatten(1).any(1).nonzero()[0])
+        raise ValueError(f"{where}: {int(bad.sum())} of {X.numel()} input values are not finite (NaN or ±inf), the first in example {first}")
+    if len(X) and (X.min() < 0 or X.max() > 1):
+        raise ValueError(f"{where}: inputs must lie in [0, 1] (as load_dataset returns them), got [{X.min().item():.4g}, {X.max().item():.4g}]")
+    out = (y < 0) | (y >= cfg.n_classes)
+    if out.any():
+        i = int(out.nonzero()[0])
+        raise ValueError(f"{where}: {int(out.sum())} of {len(y)} labels outside 0..{cfg.n_classes - 1} (first: {int(y[i])} at example {i})")
+
+def _check_sizes(cfg: StreamConfig, ytr: Tensor, yte: Tensor, from_disk: bool):
+    "Raise unless every task can draw `train_per_task` and `test_per_task` examples (nothing is silently cut)."
+    pool, what = (lambda y: len(y)), ""
+    if cfg.kind == "class_incremental":                                    # task 0 sees the fewest classes
+        first = torch.randperm(cfg.n_classes, generator=task_generator(cfg.seed, 0, "classes"))[:cfg.classes_per_task]
+        pool, what = (lambda y: int(torch.isin(y.cpu(), first).sum())), f" of the {cfg.classes_per_task} classes of task 0"
+    if cfg.train_per_task > pool(ytr):
+        raise ValueError(f"`train_per_task`={cfg.train_per_task} exceeds the {pool(ytr)} training images{what} of {cfg.dataset!r}")
+    if cfg.kind != "random_label" and cfg.test_per_task > pool(yte):
+        hint = " (mnist5k has no test split: set test_per_task=0, or pass `data` with a held-out part)" if cfg.dataset == "mnist5k" and from_disk else ""
+        raise ValueError(f"`test_per_task`={cfg.test_per_task} exceeds the {pool(yte)} test images{what} of {cfg.dataset!r}{hint}")
+
 class Stream:
     "A seeded continual-learning stream over a real dataset; `task(t)` is a pure function of (config, t)."
     def __init__(self, cfg: StreamConfig, device=None, data: tuple | None = None):
@@ -90,7 +124,12 @@ class Stream:
             Xtr, ytr = load_dataset(cfg.dataset, cfg.root, train=True)
             Xte, yte = (load_dataset(cfg.dataset, cfg.root, train=False) if cfg.dataset != "mnist5k" and cfg.kind != "random_label"
                         else (Xtr[:0], ytr[:0]))
-        else: Xtr, ytr, Xte, yte = data
+        else:
+            if not (isinstance(data, (tuple, list)) and len(data) == 4):
+                raise TypeError("`data` must be a tuple (X_train, y_train, X_test, y_test)")
+            Xtr, ytr, Xte, yte = data
+        _check_split(cfg, "training", Xtr, ytr); _check_split(cfg, "test", Xte, yte)
+        _check_sizes(cfg, ytr, yte, from_disk=data is None)
         if cfg.input_range == "symmetric": Xtr, Xte = Xtr * 2 - 1, Xte * 2 - 1
         self.shape = tuple(Xtr.shape[1:])                                  # (C, H, W)
         self.Xtr, self.ytr, self.Xte, self.yte = (t.to(self.device) for t in (Xtr, ytr, Xte, yte))
@@ -100,8 +139,6 @@ class Stream:
         if cfg.kind in ("permuted", "label_shuffled") and not cfg.resample:
             self.fixed = torch.randperm(len(Xtr), generator=task_generator(cfg.seed, 0, "fixed"))[:cfg.train_per_task].to(self.device)
         self.fixed_test = torch.randperm(len(Xte), generator=task_generator(cfg.seed, 0, "fixed_test"))[:cfg.test_per_task].to(self.device)
-        if cfg.train_per_task > len(Xtr):
-            raise ValueError(f"`train_per_task`={cfg.train_per_task} exceeds the {len(Xtr)} training images of {cfg.dataset!r}")
 
     def __len__(self): return self.cfg.n_tasks
 

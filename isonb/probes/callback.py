@@ -79,14 +79,15 @@ def _jacobian_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     return jacobian_stats(ctx.model, ctx.x, **{"floor": ctx.runner.floor, **ctx.runner.jacobian_kw})
 
 def _entk_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
-    from isonb.probes.entk import entk, kernel_matrix, kernel_spectrum   # lazy: 51_probes.entk is optional here
+    from isonb.probes.entk import entk, kernel_matrix                  # lazy: 51_probes.entk is optional here
+    from isonb.probes.spectra import kernel_spectrum                   # and so is 51a_probes.spectra
     K = entk(ctx.model, ctx.x[:ctx.runner.entk_n], mode="trace", **ctx.runner.entk_kw).detach()   # (N, N) or (N, N, O, O)
     sp = kernel_spectrum(K, floor=ctx.runner.floor)                    # λ below floor·λ_max count as floor·λ_max
     return {"entk/lambda_max": sp["lam_max"], "entk/lambda_min": max(sp["lam_min"], ctx.runner.floor * sp["lam_max"]),
             "entk/cond": sp["kappa"], "entk/eff_rank": sp["erank"], "entk/trace": kernel_matrix(K).double().trace().item()}
 
 def _entk_available() -> bool:
-    try: return importlib.util.find_spec("isonb.probes.entk") is not None
+    try: return all(importlib.util.find_spec(m) is not None for m in ("isonb.probes.entk", "isonb.probes.spectra"))
     except (ImportError, ValueError): return False
 
 PROBES: dict[str, Callable] = {
@@ -154,7 +155,8 @@ class ProbeRunner:
         if "grad_norm" in self.probes and loss_fn is None:
             raise ValueError("probe 'grad_norm' needs `loss_fn(model, x) -> scalar loss`")
         if "entk" in self.probes and not _entk_available():
-            raise ImportError("probe 'entk' needs isonb.probes.entk (nbs/51_probes.entk.ipynb), which is not installed")
+            raise ImportError("probe 'entk' needs isonb.probes.entk and isonb.probes.spectra (nbs/51_probes.entk.ipynb, "
+                              "nbs/51a_probes.spectra.ipynb), which are not installed")
         self.loss_fn, self.eval_mode = loss_fn, eval_mode
         self.jacobian_kw, self.entk_kw = dict(jacobian_kw or {}), dict(entk_kw or {})
         self.init = param_snapshot(model) if init is None else init
@@ -201,3 +203,11 @@ class ProbeRunner:
     def close(self):
         "Flush and close the TensorBoard writer (if any)."
         if self.writer is not None: self.writer.close(); self.writer = None
+
+# %% ../../nbs/53_probes.callback.ipynb #e606c0be
+def _attention_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
+    "Mean attention entropy (nats) of every attention module of the model on the probe batch."
+    from isonb.transformer import attention_entropy
+    return {f"attn{i}/entropy": v for i, v in enumerate(attention_entropy(ctx.model, ctx.x))}
+
+PROBES["attention_entropy"] = _attention_probe

@@ -4,137 +4,88 @@
 
 # %% ../../nbs/72_rl.continual.ipynb #5df85784
 from __future__ import annotations
-import argparse, csv, json, math, os, time
-from dataclasses import dataclass, field, asdict, fields, replace
+import argparse, json, math, os, re, sys, time, traceback
+from dataclasses import dataclass, field, asdict
 import numpy as np
 import torch
 import torch.nn as nn
 from torch import Tensor
 from ..core import check_number, check_choice, seed_everything, get_device
-from ..optim import AdamO
-from ..continual.runner import mean_ci
-from ..probes.entk import entk, kernel_spectrum
+from ..results import (ResultsError, CheckpointError, write_csv, read_csv, write_json, read_json, save_checkpoint,
+                           load_checkpoint, mean_ci, save_figure)
+from ..results import paired_contrast as paired_by_seed
+from ..continual.methods import Method
+from ..continual.recipes import RECIPES, build_training
+from ..continual.cli import UsageError, check_writable
+from ..probes.callback import ProbeRunner
 from ..probes.jacobian import jacobian_stats
-from ..probes.units import effective_rank_sq
-from ..regularizers import split_iso_params, total_isometry_penalty, L2Init, SpectralPenalty, isometry_penalty
-from .envs import GAMES, OBS_DIM, N_ACTIONS, MinAtarVecEnv, task_schedule, channel_perm, evaluate, Task
+from ..probes.units import activation_modules, weight_layers
+from ..regularizers import split_iso_params
+from .envs import GAMES, OBS_DIM, N_ACTIONS, MinAtarVecEnv, task_schedule, channel_perm, evaluate, Task, require_minatar
 from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, ppo_update
 
 # %% auto #0
-__all__ = ['ARMS', 'SCALES', 'hidden_weights', 'build_arm', 'ArmHooks', 'probe_agent', 'ContinualConfig', 'preset',
-           'save_checkpoint', 'load_checkpoint', 'reset_optimizer_state', 'run_continual', 'write_records', 'plot_run',
-           'aggregate', 'paired_contrast', 'arm_color', 'plot_aggregate', 'stream_means', 'plot_stream', 'parse_args',
-           'main']
+__all__ = ['RL_RECIPES', 'NET_PROBES', 'SCALES', 'check_rl_recipe', 'distinct_first', 'net_probes', 'probe_agent',
+           'ContinualConfig', 'preset', 'config_dict', 'check_resume', 'reset_optimizer_state', 'train_task',
+           'run_continual', 'write_records', 'plot_run', 'aggregate', 'paired_contrast', 'recipe_color',
+           'plot_aggregate', 'stream_means', 'plot_stream', 'parser', 'parse_args', 'main']
 
 # %% ../../nbs/72_rl.continual.ipynb #836934e3
-ARMS = {
-    "baseline":   dict(act="relu", bias=True, norm=None, opt="adam"),
-    "adamo":      dict(act="groupsort", bias=False, norm=None, opt="adamo", iso=0.05, iso_lr=None),
-    "adamo_relu": dict(act="relu", bias=False, norm=None, opt="adamo", iso=0.05, iso_lr=None),
-    "adamo_iso1": dict(act="groupsort", bias=False, norm=None, opt="adamo", iso=0.05, iso_lr=1.0),
-    "l2init":     dict(act="relu", bias=True, norm=None, opt="adam", l2init=1e-3),
-    "nap":        dict(act="relu", bias=False, norm="layernorm_noaffine", opt="adam", nap=True),
-    "spectral":   dict(act="relu", bias=True, norm=None, opt="adam", spectral=1e-3),
-}
+RL_RECIPES: tuple[str, ...] = tuple(k for k, r in RECIPES.items() if r.arch == "actor_critic")
 
-def hidden_weights(agent: ActorCritic) -> dict[str, nn.Parameter]:
-    "Weight matrices of actor and critic except their output heads, keyed 'actor.0.weight', …"
-    out = {}
-    for net in ("actor", "critic"):
-        iso, _ = split_iso_params(getattr(agent, net), include_head=False)
-        out.update({f"{net}.{k}": p for k, p in iso.items()})
-    return out
-
-def build_arm(arm: str, preset: str = "64x4", lr: float = 2.5e-4, obs_dim: int = OBS_DIM,
-              n_actions: int = N_ACTIONS) -> tuple[ActorCritic, torch.optim.Optimizer, "ArmHooks"]:
-    "The agent, optimizer and regulariser hooks of `arm` (seed torch first: the init draws from its global RNG)."
-    check_choice("arm", arm, ARMS); a = ARMS[arm]
-    agent = make_agent(obs_dim, n_actions, preset, act=a["act"], bias=a["bias"], norm=a["norm"])
-    hw = hidden_weights(agent)
-    if a["opt"] == "adamo":
-        ids = set(map(id, hw.values()))
-        groups = [dict(params=list(hw.values()), iso=a["iso"], iso_lr=a["iso_lr"]),
-                  dict(params=[p for p in agent.parameters() if id(p) not in ids], iso=0.0)]
-        opt = AdamO([g for g in groups if g["params"]], lr=lr)
-    else:
-        opt = torch.optim.Adam(agent.parameters(), lr=lr)
-    return agent, opt, ArmHooks(arm, hw)
-
-# %% ../../nbs/72_rl.continual.ipynb #02bde56c
-class ArmHooks:
-    "Regulariser hooks of an arm: `extra_loss()` added to the PPO loss, `after_step()` after each optimizer step."
-    def __init__(self, arm: str, weights: dict[str, nn.Parameter]):
-        self.arm, self.spec, self.weights = arm, ARMS[arm], weights
-        W = list(weights.values())
-        self.l2init = L2Init(W) if self.spec.get("l2init") else None
-        self.spectral = SpectralPenalty(W) if self.spec.get("spectral") else None
-        self.nap_norms = [w.detach().norm() for w in W] if self.spec.get("nap") else None
-
-    def extra_loss(self) -> Tensor | None:
-        if self.l2init is not None: return self.spec["l2init"] * self.l2init()
-        if self.spectral is not None: return self.spec["spectral"] * self.spectral()
-        return None
-
-    @torch.no_grad()
-    def after_step(self):
-        if self.nap_norms is None: return
-        for w, n0 in zip(self.weights.values(), self.nap_norms): w.mul_(n0 / w.norm().clamp_min(1e-12))
-
-    def state_dict(self) -> dict:
-        return dict(l2init=None if self.l2init is None else self.l2init.init,
-                    spectral=None if self.spectral is None else self.spectral.v, nap=self.nap_norms)
-
-    def load_state_dict(self, sd: dict):
-        if self.l2init is not None: self.l2init.init = [t.clone() for t in sd["l2init"]]
-        if self.spectral is not None: self.spectral.v = [t.clone() for t in sd["spectral"]]
-        if self.nap_norms is not None: self.nap_norms = [t.clone() for t in sd["nap"]]
+def check_rl_recipe(recipe: str) -> str:
+    "Return `recipe` if it is an RL recipe (a key of `RECIPES` with arch 'actor_critic'); else a `ValueError` saying why."
+    if recipe in RECIPES and recipe not in RL_RECIPES:
+        raise ValueError(f"`recipe` {recipe!r} is a supervised recipe (architecture {RECIPES[recipe].arch!r}; run it with "
+                         f"`isonb run`); the RL recipes are {list(RL_RECIPES)}")
+    return check_choice("recipe", recipe, RL_RECIPES)
 
 # %% ../../nbs/72_rl.continual.ipynb #b8ce4459
-@torch.no_grad()
-def _features(net: nn.Sequential, X: Tensor) -> tuple[Tensor, float]:
-    "Last hidden features (B, width) of `net` and the fraction of dead ReLU units (NaN if it has no ReLU)."
-    h, dead, total = X, 0, 0
-    for m in list(net)[:-1]:
-        h = m(h)
-        if isinstance(m, nn.ReLU): dead += int((h > 0).sum(0).eq(0).sum()); total += h.shape[1]
-    return h, (dead / total if total else float("nan"))
+NET_PROBES = ("dead_frac", "iso_penalty", "weight_norm", "effective_rank_sq", "entk")
 
-def _entk_probe(net: nn.Module, X: Tensor, name: str, floor: float = 1e-6, n: int = 64) -> dict:
-    """κ and effective rank of the trace eNTK Θ(X, X) of `net` on the first `n` *distinct* rows of `X`, eigenvalues
-    floored at `floor`·λ_max (a repeated observation makes Θ exactly singular, whatever the network)."""
-    Xu = X[np.sort(np.unique(X.cpu().numpy(), axis=0, return_index=True)[1])][:n]        # distinct rows, in order
-    sp = kernel_spectrum(entk(net, Xu, mode="trace").double(), floor=floor)
-    return {f"{name}/entk_cond": sp["kappa"], f"{name}/entk_erank": sp["erank"], f"{name}/entk_n": len(Xu)}
+def distinct_first(X: Tensor) -> tuple[Tensor, int]:
+    "The rows of `X` (B, D) with its distinct rows first, in order of first appearance, then the repeats; and how many are distinct."
+    first = np.sort(np.unique(X.cpu().numpy(), axis=0, return_index=True)[1])      # index of each distinct row's first occurrence
+    order = np.concatenate([first, np.setdiff1d(np.arange(len(X)), first)])
+    return X[torch.as_tensor(order, device=X.device)], len(first)
 
-def _jacobian_probe(net, X, name) -> dict:
+def net_probes(net: nn.Sequential, X: Tensor, name: str, entk_n: int = 64) -> dict[str, float]:
+    "The `ProbeRunner` probes of one sub-network on observations `X`, under this chapter's column names `name/...`."
+    Xd, n_distinct = distinct_first(X)
+    n = min(entk_n, n_distinct)
+    rec = ProbeRunner(net, Xd, NET_PROBES, every=None, entk_n=n, floor=1e-6).run(0)
+    iso = set(map(id, split_iso_params(net)[0].values()))
+    hidden = [k for k, m in weight_layers(net).items() if id(m.weight) in iso]      # the layers of the hidden weights
+    relu = any(isinstance(m, nn.ReLU) for m in net.modules())
+    return {f"{name}/dead_frac": rec["hidden/dead_frac"] if relu else math.nan, f"{name}/iso_penalty": rec["iso/total"],
+            f"{name}/weight_norm": math.sqrt(sum(rec[f"{k}/w_fro"] ** 2 for k in hidden)),
+            f"{name}/feature_erank": rec[f"{list(activation_modules(net))[-1]}/effective_rank_sq"],
+            f"{name}/entk_cond": rec["entk/cond"], f"{name}/entk_erank": rec["entk/eff_rank"], f"{name}/entk_n": n}
+
+# %% ../../nbs/72_rl.continual.ipynb #b72c0002
+def _jacobian_probe(net: nn.Module, X: Tensor, name: str) -> dict[str, float]:
     try: st = jacobian_stats(net, X, io_method="lanczos")
     except (ValueError, TypeError, NotImplementedError): return {}                 # e.g. a layer type it does not support
     lay = [v for k, v in st.items() if k.startswith("layer") and k.endswith("/jac_cond")]
     return {f"{name}/jac_layer_cond_mean": float(np.mean(lay)) if lay else float("nan"),
             f"{name}/jac_io_cond": st.get("io/jac_cond", float("nan"))}
 
-@torch.no_grad()
 def probe_agent(agent: ActorCritic, X: Tensor, jacobian: bool = True) -> dict[str, float]:
-    "Boundary probes of actor and critic on observations `X` (B, 1000): dead units, isometry, norm, erank, eNTK, entropy."
+    "Boundary probes of actor and critic on observations `X` (B, 1000): `net_probes` of each, (Jacobian spread), policy entropy."
     out = {}
     for name in ("actor", "critic"):
         net = getattr(agent, name)
-        W = list(split_iso_params(net)[0].values())
-        feats, dead = _features(net, X)
-        out.update({f"{name}/dead_frac": dead, f"{name}/iso_penalty": float(total_isometry_penalty(W)),
-                    f"{name}/weight_norm": float(torch.sqrt(sum(w.pow(2).sum() for w in W))),
-                    f"{name}/feature_erank": effective_rank_sq(feats), **_entk_probe(net, X, name)})
+        out.update(net_probes(net, X, name))
         if jacobian: out.update(_jacobian_probe(net, X[:32], name))
-    logp = torch.log_softmax(agent.logits(X), -1)
+    with torch.no_grad(): logp = torch.log_softmax(agent.logits(X), -1)            # (B, A)
     out["actor/entropy"] = float(-(logp.exp() * logp).sum(-1).mean())
     return out
-
 
 # %% ../../nbs/72_rl.continual.ipynb #bc602d23
 @dataclass
 class ContinualConfig:
-    arm: str = "baseline"
-    "which arm (a key of `ARMS`)"
+    recipe: str = "rl_baseline"
+    "an RL recipe: a key of `isonb.continual.recipes.RECIPES` with arch 'actor_critic' (`RL_RECIPES`)"
     seed: int = 26
     "stream and init seed (the paper's seeds are 26–33)"
     cycles: int = 20
@@ -158,7 +109,7 @@ class ContinualConfig:
     probe_size: int = 256
     "observations used by the boundary probes"
     probe_jacobian: bool = True
-    "add Jacobian condition numbers to the probes when isonb.probes.jacobian is available"
+    "add Jacobian condition numbers to the probes"
     max_episode_steps: int = 10_000
     "truncate training episodes at this length (isonb's choice; MinAtar has no limit of its own)"
     sticky_action_prob: float = 0.1
@@ -167,11 +118,13 @@ class ContinualConfig:
     "'auto', 'cpu' or 'cuda'"
 
     def __post_init__(self):
-        check_choice("arm", self.arm, ARMS); check_choice("preset", self.preset, PRESETS)
+        check_rl_recipe(self.recipe); check_choice("preset", self.preset, PRESETS)
         if isinstance(self.ppo, dict): self.ppo = PPOConfig(**self.ppo)
         self.games = tuple(self.games)
         if not self.games: raise ValueError(f"`games` must name at least one of {list(GAMES)}")
         for g in self.games: check_choice("games", g, GAMES)
+        dup = sorted({g for g in self.games if self.games.count(g) > 1})
+        if dup: raise ValueError(f"`games` lists {', '.join(map(repr, dup))} more than once")
         check_number("seed", self.seed, low=0, integer=True); check_number("cycles", self.cycles, low=1, integer=True)
         check_number("steps_per_game", self.steps_per_game, low=self.ppo.batch_size, integer=True)
         for k in ("eval_every",): check_number(k, getattr(self, k), low=0, integer=True)
@@ -198,20 +151,39 @@ def preset(scale: str = "paper", **kw) -> ContinualConfig:
     return ContinualConfig(**{**base, **kw, "ppo": PPOConfig(**ppo)})
 
 # %% ../../nbs/72_rl.continual.ipynb #0bf8e9ea
-def _atomic(path: str, write, mode: str = "w"):
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, mode, **({} if "b" in mode else {"newline": ""})) as f: write(f)
-    os.replace(tmp, path)
+def config_dict(cfg: ContinualConfig) -> dict:
+    "`cfg` as the JSON-compatible dict stored in `config.json` (tuples as lists)."
+    return json.loads(json.dumps(asdict(cfg), default=list))
 
-def save_checkpoint(path: str, **state):
-    "Atomically `torch.save` the keyword `state` to `path`."
-    _atomic(path, lambda f: torch.save(state, f), "wb")
+def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(a) | set(b)):
+        va, vb = a.get(k, "<missing>"), b.get(k, "<missing>")
+        if isinstance(va, dict) and isinstance(vb, dict): out += _config_diff(va, vb, f"{prefix}{k}.")
+        elif va != vb: out.append(f"{prefix}{k}: {va!r} → {vb!r}")
+    return out
 
-def load_checkpoint(path: str) -> dict:
-    "Load a checkpoint written by `save_checkpoint` (CPU tensors)."
-    return torch.load(path, map_location="cpu", weights_only=False)
+def check_resume(cfg: ContinualConfig, out: str) -> dict | None:
+    "The verified checkpoint to resume `cfg` from in `out`, or None for a fresh run; a changed config names its fields."
+    cpath, ckpt = os.path.join(out, "config.json"), os.path.join(out, "checkpoint.pt")
+    if not os.path.exists(ckpt): return None
+    if os.path.exists(cpath):
+        diff = _config_diff(read_json(cpath), config_dict(cfg))
+        if diff: raise ValueError(f"{out!r} holds a run with a different config.json ({'; '.join(diff)}); use another "
+                                  "`out` or delete it")
+    return load_checkpoint(ckpt)
 
-# %% ../../nbs/72_rl.continual.ipynb #b32c1a8e
+def _restore(st: dict, path: str, agent: nn.Module, opt, method: Method, gen: torch.Generator) -> tuple[int, dict]:
+    "Load checkpoint state `st` into the run's objects; return (next task, records)."
+    try:
+        agent.load_state_dict(st["agent"]); opt.load_state_dict(st["optimizer"]); method.load_state_dict(st["method"])
+        gen.set_state(st["generator"])
+        return int(st["next_task"]), st["records"]
+    except (KeyError, RuntimeError, ValueError, TypeError) as e:
+        raise CheckpointError(f"checkpoint {path}: does not fit this run ({type(e).__name__}: {e}); delete it to restart "
+                              "the run") from None
+
+# %% ../../nbs/72_rl.continual.ipynb #b72c0005
 def _env_seed(seed: int, task: int, kind: int = 0) -> int:
     return int(np.random.SeedSequence([seed, task, kind]).generate_state(1)[0] % 2**31)
 
@@ -228,80 +200,78 @@ def _eval_game(agent, cfg, task: Task, game: str, kind: int) -> float:
     return float(np.mean(evaluate(pol, game, perm, cfg.eval_episodes, _env_seed(cfg.seed, task.index, 200 + kind),
                                   cfg.eval_max_steps, cfg.sticky_action_prob)))
 
+# %% ../../nbs/72_rl.continual.ipynb #b32c1a8e
+def train_task(agent: ActorCritic, opt, method: Method, gen: torch.Generator, cfg: ContinualConfig, task: Task,
+               rec: dict, dev) -> tuple[Tensor, list]:
+    "Play and learn one game visit, appending its iteration and within-visit evaluation records to `rec`; return (last rollout's obs, late returns)."
+    env = MinAtarVecEnv(task.game, cfg.ppo.num_envs, task.perm, _env_seed(cfg.seed, task.index),
+                        cfg.sticky_action_prob, cfg.max_episode_steps)
+    obs, late, B = env.reset(), [], cfg.ppo.batch_size
+    for it in range(cfg.iters_per_game):
+        ti = time.perf_counter()
+        ro = collect_rollout(agent, env, obs, cfg.ppo.num_steps, gen, dev); obs = ro["next_obs"]
+        logs = ppo_update(agent, opt, ro, cfg.ppo, gen, method)
+        step, rets = (it + 1) * B, ro["episode_return"]
+        if step > 0.75 * cfg.iters_per_game * B: late += rets
+        rec["iterations"].append(dict(task=task.index, cycle=task.cycle, game=task.game, iteration=it, step=step,
+                                      global_step=task.index * cfg.iters_per_game * B + step,
+                                      episodes=len(rets), episode_return=float(np.mean(rets)) if rets else float("nan"),
+                                      **logs, sps=B / (time.perf_counter() - ti)))
+        if cfg.eval_every and step // cfg.eval_every > (step - B) // cfg.eval_every and it + 1 < cfg.iters_per_game:
+            rec["evals"].append(dict(task=task.index, cycle=task.cycle, at="within", step=step, game=task.game,
+                                     eval_return=_eval_game(agent, cfg, task, task.game, it)))
+    return ro["obs"].flatten(0, 1), late
+
+def _boundary(agent: ActorCritic, cfg: ContinualConfig, task: Task, X: Tensor, late: list, rec: dict, t0: float):
+    "Evaluate every game, probe on `probe_size` of the observations `X`, append the evaluation and task records."
+    ev = {g: _eval_game(agent, cfg, task, g, -1 - i) for i, g in enumerate(cfg.games)}
+    for g, r in ev.items():
+        rec["evals"].append(dict(task=task.index, cycle=task.cycle, at="boundary", step=cfg.iters_per_game * cfg.ppo.batch_size,
+                                 game=g, eval_return=r))
+    X = X[torch.randperm(len(X), generator=torch.Generator().manual_seed(task.index))[:cfg.probe_size]]
+    rec["tasks"].append(dict(task=task.index, cycle=task.cycle, game=task.game,
+                             train_return=float(np.mean(late)) if late else float("nan"), train_episodes=len(late),
+                             eval_return=ev[task.game], **probe_agent(agent, X, cfg.probe_jacobian),
+                             seconds=time.perf_counter() - t0))
+
+# %% ../../nbs/72_rl.continual.ipynb #b72c0006
 def run_continual(cfg: ContinualConfig, out: str, stop_after: int | None = None, progress: bool = False,
                   log=print) -> dict:
     "Run or resume `cfg`'s stream, writing the run directory `out`; returns the records (iterations, tasks, evals)."
+    if stop_after is not None: check_number("stop_after", stop_after, low=1, integer=True)
     os.makedirs(out, exist_ok=True)
     dev = get_device(cfg.device)
-    cfg_json = json.dumps(asdict(cfg), indent=1, default=list)
-    cpath, ckpt = os.path.join(out, "config.json"), os.path.join(out, "checkpoint.pt")
-    if os.path.exists(cpath) and os.path.exists(ckpt):
-        if json.load(open(cpath)) != json.loads(cfg_json):
-            raise ValueError(f"{out!r} holds a run with a different config.json; use another `out` or delete it")
-    _atomic(cpath, lambda f: f.write(cfg_json))
+    st, ckpt = check_resume(cfg, out), os.path.join(out, "checkpoint.pt")
+    write_json(os.path.join(out, "config.json"), config_dict(cfg))
     seed_everything(cfg.seed)
-    agent, opt, hooks = build_arm(cfg.arm, cfg.preset, cfg.ppo.lr)
-    agent.to(dev)
+    agent = make_agent(OBS_DIM, N_ACTIONS, cfg.preset, **RECIPES[cfg.recipe].arch_kw).to(dev)
+    opt, method = build_training(cfg.recipe, agent, cfg.ppo.lr)
     gen = torch.Generator().manual_seed(cfg.seed + 1)
-    rec = dict(iterations=[], tasks=[], evals=[])
-    start = 0
-    if os.path.exists(ckpt):
-        st = load_checkpoint(ckpt)
-        agent.load_state_dict(st["agent"]); opt.load_state_dict(st["optimizer"]); hooks.load_state_dict(st["hooks"])
-        gen.set_state(st["generator"]); rec = st["records"]; start = st["next_task"]
-        log(f"resumed {out} at task {start}/{cfg.n_tasks}")
-    tasks = task_schedule(cfg.seed, cfg.cycles, cfg.games)
-    B, t0 = cfg.ppo.batch_size, time.perf_counter()
-    for task in tasks[start:]:
+    rec, start = dict(iterations=[], tasks=[], evals=[]), 0
+    if st is not None:
+        start, rec = _restore(st, ckpt, agent, opt, method, gen); log(f"resumed {out} at task {start}/{cfg.n_tasks}")
+    t0 = time.perf_counter()
+    for task in task_schedule(cfg.seed, cfg.cycles, cfg.games)[start:]:
         if stop_after is not None and task.index >= start + stop_after: break
         if cfg.reset_optimizer: reset_optimizer_state(opt)
-        env = MinAtarVecEnv(task.game, cfg.ppo.num_envs, task.perm, _env_seed(cfg.seed, task.index),
-                            cfg.sticky_action_prob, cfg.max_episode_steps)
-        obs, late = env.reset(), []
-        for it in range(cfg.iters_per_game):
-            ti = time.perf_counter()
-            ro = collect_rollout(agent, env, obs, cfg.ppo.num_steps, gen, dev); obs = ro["next_obs"]
-            logs = ppo_update(agent, opt, ro, cfg.ppo, gen, hooks.extra_loss, hooks.after_step)
-            step = (it + 1) * B
-            if step > 0.75 * cfg.iters_per_game * B: late += ro["episode_return"]
-            rets = ro["episode_return"]
-            rec["iterations"].append(dict(task=task.index, cycle=task.cycle, game=task.game, iteration=it, step=step,
-                                          global_step=task.index * cfg.iters_per_game * B + step,
-                                          episodes=len(rets), episode_return=float(np.mean(rets)) if rets else float("nan"),
-                                          **logs, sps=B / (time.perf_counter() - ti)))
-            if cfg.eval_every and step // cfg.eval_every > (step - B) // cfg.eval_every and it + 1 < cfg.iters_per_game:
-                rec["evals"].append(dict(task=task.index, cycle=task.cycle, at="within", step=step, game=task.game,
-                                         eval_return=_eval_game(agent, cfg, task, task.game, it)))
-        # boundary: evaluate every game, probe, record, checkpoint
-        ev = {g: _eval_game(agent, cfg, task, g, -1 - i) for i, g in enumerate(cfg.games)}
-        for g, r in ev.items():
-            rec["evals"].append(dict(task=task.index, cycle=task.cycle, at="boundary", step=cfg.iters_per_game * B, game=g, eval_return=r))
-        X = ro["obs"].flatten(0, 1)
-        X = X[torch.randperm(len(X), generator=torch.Generator().manual_seed(task.index))[:cfg.probe_size]]
-        probes = probe_agent(agent, X, cfg.probe_jacobian)
-        rec["tasks"].append(dict(task=task.index, cycle=task.cycle, game=task.game,
-                                 train_return=float(np.mean(late)) if late else float("nan"), train_episodes=len(late),
-                                 eval_return=ev[task.game], **probes, seconds=time.perf_counter() - t0))
-        save_checkpoint(ckpt, agent=agent.state_dict(), optimizer=opt.state_dict(), hooks=hooks.state_dict(),
-                        generator=gen.get_state(), next_task=task.index + 1, records=rec)
+        if method.needs_task_boundary: method.on_task_start(agent, opt, task.index)
+        X, late = train_task(agent, opt, method, gen, cfg, task, rec, dev)
+        _boundary(agent, cfg, task, X, late, rec, t0)
+        save_checkpoint(ckpt, dict(agent=agent.state_dict(), optimizer=opt.state_dict(), method=method.state_dict(),
+                                   generator=gen.get_state(), next_task=task.index + 1, records=rec))
         write_records(rec, out)
         r = rec["tasks"][-1]
-        log(f"[{cfg.arm} s{cfg.seed}] task {task.index + 1}/{cfg.n_tasks} cycle {task.cycle} {task.game:<14} "
+        log(f"[{cfg.recipe} s{cfg.seed}] task {task.index + 1}/{cfg.n_tasks} cycle {task.cycle} {task.game:<14} "
             f"train {r['train_return']:7.2f} eval {r['eval_return']:7.2f}  {time.perf_counter() - t0:6.0f}s")
-    if len(rec["tasks"]) == cfg.n_tasks: plot_run(rec, os.path.join(out, "returns.png"), title=f"{cfg.arm} seed {cfg.seed}")
+    if len(rec["tasks"]) == cfg.n_tasks: plot_run(rec, os.path.join(out, "returns.png"), title=f"{cfg.recipe} seed {cfg.seed}")
     return rec
 
 def write_records(rec: dict, out: str):
-    "Write iterations.csv, tasks.csv, evals.csv and summary.json into `out` (atomically)."
+    "Write iterations.csv, tasks.csv, evals.csv and summary.json into `out` (atomically, via `isonb.results`)."
     for k in ("iterations", "tasks", "evals"):
-        rows = rec[k]
-        if not rows: continue
-        cols = list(dict.fromkeys(c for r in rows for c in r))
-        def w(f, rows=rows, cols=cols):
-            wr = csv.DictWriter(f, fieldnames=cols); wr.writeheader(); wr.writerows(rows)
-        _atomic(os.path.join(out, f"{k}.csv"), w)
-    summ = dict(tasks_done=len(rec["tasks"]), train_return={r["game"] + f"/c{r['cycle']}": r["train_return"] for r in rec["tasks"]})
-    _atomic(os.path.join(out, "summary.json"), lambda f: json.dump(summ, f, indent=1))
+        if rec[k]: write_csv(os.path.join(out, f"{k}.csv"), rec[k])
+    write_json(os.path.join(out, "summary.json"), dict(tasks_done=len(rec["tasks"]),
+               train_return={r["game"] + f"/c{r['cycle']}": r["train_return"] for r in rec["tasks"]}))
 
 def plot_run(rec: dict, path: str, title: str = ""):
     "Figure: training return of each game visit against cycle, one line per game."
@@ -312,134 +282,158 @@ def plot_run(rec: dict, path: str, title: str = ""):
         rs = [r for r in rec["tasks"] if r["game"] == g]
         ax.plot([r["cycle"] for r in rs], [r["train_return"] for r in rs], "o-", label=g)
     ax.set_xlabel("cycle"); ax.set_ylabel("training return (last 25% of visit)"); ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7); ax.grid(alpha=0.3); fig.tight_layout()
-    tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
+    ax.legend(fontsize=7); ax.grid(alpha=0.3); fig.tight_layout(); save_figure(fig, path)
 
 # %% ../../nbs/72_rl.continual.ipynb #3dff3911
-def _read_csv(path):
-    with open(path) as f: return list(csv.DictReader(f))
+def _run(d: str) -> tuple[dict, list[dict]]:
+    return read_json(os.path.join(d, "config.json")), read_csv(os.path.join(d, "tasks.csv"))
 
 def aggregate(run_dirs, metric: str = "train_return") -> list[dict]:
-    "Per (arm, game, cycle): mean, 95% t-interval half-width and n over the seeds of `run_dirs` that recorded `metric`."
-    rows = []
+    "Per (recipe, game, cycle): mean, 95% t-interval half-width and n over the seeds of `run_dirs` that recorded `metric`."
+    vals = {}
     for d in run_dirs:
-        arm = json.load(open(os.path.join(d, "config.json")))["arm"]
-        rows += [dict(arm=arm, game=r["game"], cycle=int(r["cycle"]), v=float(r[metric]))
-                 for r in _read_csv(os.path.join(d, "tasks.csv")) if r.get(metric) not in (None, "")]   # runs without the column are skipped
-    out = []
-    for key in dict.fromkeys((r["arm"], r["game"], r["cycle"]) for r in rows):
-        v = [r["v"] for r in rows if (r["arm"], r["game"], r["cycle"]) == key]
-        m, hw = mean_ci(v)
-        out.append(dict(arm=key[0], game=key[1], cycle=key[2], mean=m, ci95=hw, n=len(v)))
-    return sorted(out, key=lambda r: (r["arm"], r["game"], r["cycle"]))
+        c, rows = _run(d)
+        for r in rows:
+            if r.get(metric) is not None: vals.setdefault((c["recipe"], r["game"], int(r["cycle"])), []).append(float(r[metric]))
+    out = [dict(recipe=k[0], game=k[1], cycle=k[2], mean=m, ci95=hw, n=len(v)) for k, v in vals.items() for m, hw in [mean_ci(v)]]
+    return sorted(out, key=lambda r: (r["recipe"], r["game"], r["cycle"]))
 
-def _by_seed(run_dirs, arm: str, metric: str) -> dict:
-    "{seed: {(game, cycle): value}} of the runs of `arm`."
+def _by_seed(run_dirs, recipe: str, metric: str) -> dict:
+    "{seed: {(game, cycle): value}} of the runs of `recipe`."
     out = {}
     for d in run_dirs:
-        c = json.load(open(os.path.join(d, "config.json")))
-        if c["arm"] != arm: continue
-        if c["seed"] in out: raise ValueError(f"two runs of arm {arm!r} with seed {c['seed']} among `run_dirs`")
-        out[c["seed"]] = {(r["game"], int(r["cycle"])): float(r[metric]) for r in _read_csv(os.path.join(d, "tasks.csv"))}
+        c, rows = _run(d)
+        if c["recipe"] != recipe: continue
+        if c["seed"] in out: raise ValueError(f"two runs of recipe {recipe!r} with seed {c['seed']} among `run_dirs`")
+        out[c["seed"]] = {(r["game"], int(r["cycle"])): float(r[metric]) for r in rows}
     return out
 
-def paired_contrast(run_dirs, arm: str, reference: str = "baseline", metric: str = "train_return") -> list[dict]:
-    """Per (game, cycle): mean over seeds of `arm` − `reference` with a 95% t-interval, pairing runs by seed.
-
-    Runs with the same seed see the same stream (game order, channel permutations, environment seeds), so the
-    per-seed difference removes the stream's share of the variance; only seeds both arms ran are used."""
-    A, R = _by_seed(run_dirs, arm, metric), _by_seed(run_dirs, reference, metric)
+def paired_contrast(run_dirs, recipe: str, reference: str = "rl_baseline", metric: str = "train_return") -> list[dict]:
+    "Per (game, cycle): mean over seeds of `recipe` − `reference` with a 95% t-interval, pairing runs by seed (same stream)."
+    A, R = _by_seed(run_dirs, recipe, metric), _by_seed(run_dirs, reference, metric)
     seeds = sorted(set(A) & set(R))
-    if not seeds: raise ValueError(f"no seed was run by both `arm`={arm!r} and `reference`={reference!r}")
+    if not seeds: raise ValueError(f"no seed was run by both `recipe`={recipe!r} and `reference`={reference!r}")
     out = []
-    for key in sorted(set.intersection(*(set(A[s]) & set(R[s]) for s in seeds)), key=lambda k: (k[0], k[1])):
-        d = [A[s][key] - R[s][key] for s in seeds]
-        m, hw = mean_ci(d)
-        out.append(dict(arm=arm, reference=reference, game=key[0], cycle=key[1], diff=m, ci95=hw, n=len(d),
-                        significant=bool(len(d) > 1 and abs(m) > hw)))
+    for key in sorted(set.intersection(*(set(A[s]) & set(R[s]) for s in seeds))):
+        pc = paired_by_seed({s: A[s][key] for s in seeds}, {s: R[s][key] for s in seeds})
+        out.append(dict(recipe=recipe, reference=reference, game=key[0], cycle=key[1], diff=pc["diff"], ci95=pc["ci95"],
+                        n=pc["n"], significant=pc["significant"]))
     return out
 
-def _arm_rank(arm: str) -> int: return list(ARMS).index(arm) if arm in ARMS else len(ARMS)
+# %% ../../nbs/72_rl.continual.ipynb #b72c0008
+def _recipe_rank(recipe: str) -> int: return RL_RECIPES.index(recipe) if recipe in RL_RECIPES else len(RL_RECIPES)
 
-def arm_color(arm: str) -> str:
-    "The matplotlib colour of `arm` in every figure of this chapter (the order of `ARMS`: baseline C0, adamo C1, …)."
-    return f"C{_arm_rank(arm) % 10}"
+def recipe_color(recipe: str) -> str:
+    "The matplotlib colour of `recipe` in every figure of this chapter (the order of `RL_RECIPES`: rl_baseline C0, rl_adamo C1, …)."
+    return f"C{_recipe_rank(recipe) % 10}"
 
 def plot_aggregate(agg: list[dict], path: str, metric: str = "training return"):
-    "One panel per game: mean ± 95% CI of `agg` against cycle, one line per arm."
+    "One panel per game: mean ± 95% CI of `agg` against cycle, one line per recipe."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     games = list(dict.fromkeys(r["game"] for r in agg))
     fig, axs = plt.subplots(1, len(games), figsize=(3.2 * len(games), 3), dpi=80, squeeze=False)
     for ax, g in zip(axs[0], games):
-        for arm in sorted(dict.fromkeys(r["arm"] for r in agg), key=_arm_rank):
-            rs = sorted((r for r in agg if r["arm"] == arm and r["game"] == g), key=lambda r: r["cycle"])
+        for rc in sorted(dict.fromkeys(r["recipe"] for r in agg), key=_recipe_rank):
+            rs = sorted((r for r in agg if r["recipe"] == rc and r["game"] == g), key=lambda r: r["cycle"])
             x, m = np.array([r["cycle"] for r in rs]), np.array([r["mean"] for r in rs])
             ci = np.nan_to_num(np.array([r["ci95"] for r in rs]))
-            col = arm_color(arm)
-            ax.plot(x, m, "o-", label=arm, color=col); ax.fill_between(x, m - ci, m + ci, alpha=0.2, color=col)
+            ax.plot(x, m, "o-", label=rc, color=recipe_color(rc)); ax.fill_between(x, m - ci, m + ci, alpha=0.2, color=recipe_color(rc))
         ax.set_title(g, fontsize=10); ax.set_xlabel("cycle"); ax.grid(alpha=0.3)
         ax.set_xticks(sorted({r["cycle"] for r in agg}))
     axs[0][0].set_ylabel(metric); axs[0][0].legend(fontsize=7)
-    fig.tight_layout(); tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
+    fig.tight_layout(); save_figure(fig, path)
 
 def stream_means(run_dirs, metric: str) -> dict:
-    "{arm: (task indices, mean over seeds, n seeds per task)} of `metric` along the stream (NaN and missing skipped)."
+    "{recipe: (task indices, mean over seeds, n seeds per task)} of `metric` along the stream (NaN and missing skipped)."
     acc = {}
     for d in run_dirs:
-        arm = json.load(open(os.path.join(d, "config.json")))["arm"]
-        for r in _read_csv(os.path.join(d, "tasks.csv")):
-            v = float(r.get(metric) or "nan")
-            if math.isfinite(v): acc.setdefault(arm, {}).setdefault(int(r["task"]), []).append(v)
-    return {a: (np.array(sorted(t)), np.array([np.mean(t[i]) for i in sorted(t)]), np.array([len(t[i]) for i in sorted(t)]))
-            for a, t in acc.items()}
+        c, rows = _run(d)
+        for r in rows:
+            v = float(r.get(metric, math.nan))
+            if math.isfinite(v): acc.setdefault(c["recipe"], {}).setdefault(int(r["task"]), []).append(v)
+    return {rc: (np.array(sorted(t)), np.array([mean_ci(t[i])[0] for i in sorted(t)]), np.array([len(t[i]) for i in sorted(t)]))
+            for rc, t in acc.items()}
 
 def plot_stream(run_dirs, metrics: list[str], path: str, log: tuple = ()):
-    "One panel per metric: its mean over seeds at each game boundary (task index), one line per arm."
+    "One panel per metric: its mean over seeds at each game boundary (task index), one line per recipe."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), dpi=80, squeeze=False)
     for ax, k in zip(axs[0], metrics):
-        for arm, (x, m, _) in sorted(stream_means(run_dirs, k).items(), key=lambda t: _arm_rank(t[0])):
-            ax.plot(x, m, ".-", label=arm, color=arm_color(arm))
+        for rc, (x, m, _) in sorted(stream_means(run_dirs, k).items(), key=lambda t: _recipe_rank(t[0])):
+            ax.plot(x, m, ".-", label=rc, color=recipe_color(rc))
         ax.set_title(k, fontsize=9); ax.set_xlabel("game visit"); ax.grid(alpha=0.3)
         if k in log: ax.set_yscale("log")
-    max(axs[0], key=lambda a: len(a.lines)).legend(fontsize=7)              # the panel where every arm appears
-    fig.tight_layout(); tmp = path + ".tmp.png"; fig.savefig(tmp); plt.close(fig); os.replace(tmp, path)
+    max(axs[0], key=lambda a: len(a.lines)).legend(fontsize=7)              # the panel where every recipe appears
+    fig.tight_layout(); save_figure(fig, path)
 
 # %% ../../nbs/72_rl.continual.ipynb #20c745e2
-def parse_args(argv=None):
-    "Parse flags into (ContinualConfig, out, stop_after, threads)."
-    p = argparse.ArgumentParser(prog="python -m isonb.rl.continual", description="continual PPO on the MinAtar stream")
-    p.add_argument("--scale", default="cpu", choices=list(SCALES)); p.add_argument("--out", required=True)
+class _Parser(argparse.ArgumentParser):
+    def error(self, message): raise UsageError(message)
+
+def _flag(field: str) -> str: return "--" + field.replace("_", "-")
+
+_PPO_FLAGS = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "lr")
+_INT_FLAGS = ("seed", "cycles", "steps_per_game", "eval_every", "eval_episodes", "probe_size")
+_CFG_FLAGS = tuple(map(_flag, ("recipe", "preset", "device", "games", *_INT_FLAGS, *_PPO_FLAGS)))   # flags that set config fields
+
+def parser() -> argparse.ArgumentParser:
+    "The argument parser of `python -m isonb.rl.continual`."
+    p = _Parser(prog="python -m isonb.rl.continual", description="continual PPO on the MinAtar stream")
+    p.add_argument("--scale", default="cpu", choices=list(SCALES)); p.add_argument("--out", required=True, help="the run directory")
+    p.add_argument("--recipe", default=None, help=f"one of {', '.join(RL_RECIPES)}")
     p.add_argument("--stop-after", type=int, default=None, help="stop after this many tasks (checkpointed)")
     p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
-    p.add_argument("--arm", default=None, choices=list(ARMS))
-    for k, t in (("seed", int), ("cycles", int), ("steps_per_game", int), ("eval_every", int), ("eval_episodes", int),
-                 ("probe_size", int), ("preset", str), ("device", str)):
-        p.add_argument("--" + k.replace("_", "-"), type=t, default=None)
+    p.add_argument("--debug", action="store_true", help="show tracebacks for every error")
+    for k in _INT_FLAGS: p.add_argument(_flag(k), type=int, default=None)
+    p.add_argument("--preset", default=None); p.add_argument("--device", default=None)
     p.add_argument("--games", nargs="+", default=None)
     p.add_argument("--no-reset-optimizer", action="store_true")
-    for k, t in (("num_envs", int), ("num_steps", int), ("num_minibatches", int), ("update_epochs", int), ("lr", float)):
-        p.add_argument("--" + k.replace("_", "-"), type=t, default=None)
-    a = vars(p.parse_args(argv))
-    ppo = {k: a.pop(k) for k in ("num_envs", "num_steps", "num_minibatches", "update_epochs", "lr") if a[k] is not None}
-    for k in ("num_envs", "num_steps", "num_minibatches", "update_epochs", "lr"): a.pop(k, None)
+    for k in _PPO_FLAGS: p.add_argument(_flag(k), type=float if k == "lr" else int, default=None)
+    return p
+
+def _flagged(e: Exception) -> str:
+    "The message of a config error on one line, prefixed with the flag of the first backticked field it names."
+    msg = " ".join(str(e).split())
+    m = re.search(r"`([a-z_]+)`", msg)
+    return f"{_flag(m[1])}: {msg}" if m and _flag(m[1]) in _CFG_FLAGS else msg
+
+# %% ../../nbs/72_rl.continual.ipynb #b72c000a
+def parse_args(argv=None):
+    "Parse and validate flags into (ContinualConfig, out, stop_after, threads); `UsageError` naming the flag otherwise."
+    a = vars(parser().parse_args(argv))
+    for k in ("stop_after", "threads"):
+        if a[k] is not None and a[k] < 1: raise UsageError(f"{_flag(k)}: must be a positive integer, got {a[k]}")
+    ppo = {k: a.pop(k) for k in _PPO_FLAGS if a[k] is not None}
+    for k in _PPO_FLAGS: a.pop(k, None)
     scale, out, stop, threads = a.pop("scale"), a.pop("out"), a.pop("stop_after"), a.pop("threads")
+    a.pop("debug")
     kw = {k: v for k, v in a.items() if v is not None and k != "no_reset_optimizer"}
     if a["no_reset_optimizer"]: kw["reset_optimizer"] = False
-    base_ppo = dict(SCALES[scale].get("ppo", {}))
-    return preset(scale, **kw, ppo={**base_ppo, **ppo}), out, stop, threads
+    try:
+        cfg = preset(scale, **kw, ppo=ppo)
+        get_device(cfg.device)
+    except (ValueError, TypeError) as e: raise UsageError(_flagged(e)) from None
+    check_writable(out, "--out")
+    return cfg, out, stop, threads
 
-def main(argv=None):
-    "Entry point: run or resume one arm and seed."
-    cfg, out, stop, threads = parse_args(argv)
+def main(argv=None) -> int:
+    "Entry point: run or resume one recipe and seed; returns the exit status (invalid input: one line on stderr, 2)."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        cfg, out, stop, threads = parse_args(argv)
+        require_minatar(); check_resume(cfg, out)                         # before any training
+    except (UsageError, ValueError, TypeError, ImportError, ResultsError) as e:
+        if "--debug" in argv: traceback.print_exc()
+        print(f"isonb.rl.continual: error: {' '.join(str(e).split())}", file=sys.stderr); return 2
     torch.set_num_threads(threads)
-    print(f"isonb.rl.continual: arm {cfg.arm}, seed {cfg.seed}, {cfg.cycles} cycles x {len(cfg.games)} games x "
+    print(f"isonb.rl.continual: recipe {cfg.recipe}, seed {cfg.seed}, {cfg.cycles} cycles x {len(cfg.games)} games x "
           f"{cfg.iters_per_game * cfg.ppo.batch_size} steps, PPO {cfg.ppo.num_envs}x{cfg.ppo.num_steps}, {cfg.preset}, "
           f"device {get_device(cfg.device)} -> {out}", flush=True)
     run_continual(cfg, out, stop_after=stop, log=lambda s: print(s, flush=True))
+    return 0
 
 # %% ../../nbs/72_rl.continual.ipynb #b2003a1b
 if __name__ == "__main__" and "__file__" in globals():
-    main()
+    sys.exit(main())

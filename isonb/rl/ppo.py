@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from ..core import check_number, check_choice
 from ..layers import mlp
+from ..continual.methods import Method, train_step
 
 # %% auto #0
 __all__ = ['PRESETS', 'PPOConfig', 'gae', 'policy_loss', 'value_loss', 'categorical_entropy', 'approx_kl', 'clip_fraction',
@@ -21,9 +22,9 @@ __all__ = ['PRESETS', 'PPOConfig', 'gae', 'policy_loss', 'value_loss', 'categori
 @dataclass
 class PPOConfig:
     num_envs: int = 2048
-    "parallel environments per rollout (paper: 2048)"
+    "parallel environments per rollout (authors' MinAtar scripts: 2048)"
     num_steps: int = 128
-    "steps per environment per rollout (paper: 128)"
+    "steps per environment per rollout (authors' MinAtar scripts: 128)"
     update_epochs: int = 4
     "passes over the rollout batch per iteration"
     num_minibatches: int = 128
@@ -122,7 +123,7 @@ def minibatch_indices(n: int, num_minibatches: int, generator: torch.Generator |
 PRESETS = {"64x4": dict(width=64, depth=4), "256x4": dict(width=256, depth=4)}
 
 class ActorCritic(nn.Module):
-    "Separate actor (logits) and critic (value) MLPs."
+    "Separate actor (logits) and critic (value) MLPs; both heads excluded from the isometry parameters."
     def __init__(self, obs_dim: int, n_actions: int, width: int = 64, depth: int = 4, act: str = "relu",
                  bias: bool = True, norm: str | None = None, hidden_gain: float = math.sqrt(2),
                  policy_gain: float = 0.01, value_gain: float = 1.0):
@@ -131,6 +132,8 @@ class ActorCritic(nn.Module):
         self.actor, self.critic = mlp(obs_dim, n_actions, **kw), mlp(obs_dim, 1, **kw)
         nn.init.orthogonal_(self.actor[-1].weight, gain=policy_gain)
         nn.init.orthogonal_(self.critic[-1].weight, gain=value_gain)
+        self.actor[-1].isonb_iso_exclude = {"weight": "output head (policy)"}
+        self.critic[-1].isonb_iso_exclude = {"weight": "output head (value)"}
 
     def logits(self, obs: Tensor) -> Tensor: return self.actor(obs)            # (B, D) -> (B, A)
     def value(self, obs: Tensor) -> Tensor: return self.critic(obs).squeeze(-1)  # (B, D) -> (B,)
@@ -145,7 +148,7 @@ class ActorCritic(nn.Module):
     def heads(self) -> tuple[nn.Linear, nn.Linear]: return self.actor[-1], self.critic[-1]
 
 def make_agent(obs_dim: int, n_actions: int, preset: str = "64x4", **kw) -> ActorCritic:
-    "`ActorCritic` with a named size preset ('64x4' as in the paper, '256x4')."
+    "`ActorCritic` with a named size preset ('64x4' as in the authors' MinAtar scripts, '256x4')."
     check_choice("preset", preset, PRESETS)
     return ActorCritic(obs_dim, n_actions, **{**PRESETS[preset], **kw})
 
@@ -172,15 +175,17 @@ def collect_rollout(agent: ActorCritic, env, obs: Tensor, num_steps: int, genera
 
 # %% ../../nbs/71_rl.ppo.ipynb #363ae5bd
 def ppo_update(agent: ActorCritic, optimizer: torch.optim.Optimizer, rollout: dict, cfg: PPOConfig,
-               generator: torch.Generator | None = None, extra_loss=None, after_step=None) -> dict:
-    "One PPO iteration on `rollout` (from `collect_rollout`); returns mean losses and diagnostics."
+               generator: torch.Generator | None = None, method: Method | None = None) -> dict:
+    "One PPO iteration on `rollout` (from `collect_rollout`) through `train_step`; returns mean losses and diagnostics."
+    method = Method() if method is None else method
+    if not isinstance(method, Method): raise TypeError(f"`method` must be an isonb.continual.methods.Method, got {type(method).__name__}")
     adv, ret = gae(rollout["rewards"], rollout["values"], rollout["dones"], rollout["last_value"], cfg.gamma, cfg.gae_lambda)
     obs = rollout["obs"].flatten(0, 1)                                           # (T, N, D) -> (B, D)
     acts, old_lp, old_v = rollout["actions"].flatten(), rollout["logp"].flatten(), rollout["values"].flatten()
     adv, ret = adv.flatten(), ret.flatten()                                      # (B,)
     B = len(obs)
     if B % cfg.num_minibatches: raise ValueError(f"`num_minibatches`={cfg.num_minibatches} must divide the batch {B}")
-    params = [p for p in agent.parameters()]
+    params = list(agent.parameters())
     logs = {k: 0.0 for k in ("pg_loss", "v_loss", "entropy", "extra_loss", "approx_kl", "clipfrac", "grad_norm")}
     n = 0
     for _ in range(cfg.update_epochs):
@@ -193,17 +198,10 @@ def ppo_update(agent: ActorCritic, optimizer: torch.optim.Optimizer, rollout: di
             vl = value_loss(agent.value(obs[idx]), old_v[idx], ret[idx], cfg.clip_coef, cfg.clip_vloss)
             ent = -(logp_all.exp() * logp_all).sum(-1).mean()
             loss = pg - cfg.ent_coef * ent + cfg.vf_coef * vl
-            ex = extra_loss() if extra_loss is not None else None
-            if ex is not None: loss = loss + ex
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            gn = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
-            optimizer.step()
-            if after_step is not None: after_step()
+            pen, gn = train_step(agent, optimizer, method, loss, obs[idx], max_grad_norm=cfg.max_grad_norm, params=params)
             with torch.no_grad():
                 for k, x in (("pg_loss", pg), ("v_loss", vl), ("entropy", ent), ("approx_kl", approx_kl(ratio)),
-                             ("clipfrac", clip_fraction(ratio, cfg.clip_coef)), ("grad_norm", gn),
-                             ("extra_loss", ex if ex is not None else 0.0)):
+                             ("clipfrac", clip_fraction(ratio, cfg.clip_coef)), ("grad_norm", gn), ("extra_loss", pen)):
                     logs[k] += float(x)
             n += 1
     out = {k: v / n for k, v in logs.items()}
