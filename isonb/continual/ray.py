@@ -4,7 +4,7 @@
 
 # %% ../../nbs/63b_continual.ray.ipynb #32d45216
 from __future__ import annotations
-import json, math, os, socket, sys, time
+import json, logging, math, os, socket, sys, time
 from ..core import check_number
 from .runner import RunConfig
 from .sweeps import run_one
@@ -46,6 +46,9 @@ def ray_sweep(jobs: list[dict], address: str | None = None, num_cpus: int | None
     if address not in (None, "auto"): _reachable(address, connect_timeout)
     started = not ray.is_initialized()
     if started:
+        # A new local cluster turns Ray's token authentication on and announces it on stderr; the CLI's
+        # contract is one line per error, so that notice goes to Ray's own log level, not to the user.
+        logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
         try: ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
         except ConnectionError as e: raise ValueError(f"--address {address}: {' '.join(str(e).split())}") from None
     try:
