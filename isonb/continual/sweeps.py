@@ -125,7 +125,9 @@ def load_runs(paths) -> dict:
 
 def group_key(cfg: dict) -> str:
     "The configuration without the seed, the stream's seed, the device and the data location, as canonical JSON."
-    c = json.loads(json.dumps(cfg)); c.pop("seed", None); c.pop("device", None)
+    try: c = RunConfig.from_dict(json.loads(json.dumps(cfg))).to_dict()   # fields added since the run was written get
+    except (TypeError, ValueError): c = json.loads(json.dumps(cfg))      # their defaults, so old and new runs group together
+    c.pop("seed", None); c.pop("device", None)
     c["stream"].pop("seed", None); c["stream"].pop("root", None)
     return json.dumps(c, sort_keys=True)
 
