@@ -142,12 +142,17 @@ class AdamO(Optimizer):
     `iso_every`=k applies the isometry pull once per window of k steps, with the window's coefficient Σc_t;
     `iso_step`='flow' uses the exact flow of the penalty over that coefficient instead of one Euler step, and
     `iso_spread` applies each window's displacement in k equal parts over the next window, and `iso_stagger` offsets
-    the windows of a group's matrices so that they close on different steps. `EXACT_ISO` is the paper's algorithm;
-    `FAST_ISO` is the recommended amortised setting (`30_adamo`)."""
+    the windows of a group's matrices so that they close on different steps. A window option left at None takes
+    its value from `FAST_ISO`, the amortised step that keeps the exact step's effect (`64a_fast_adamo`), or from
+    `EXACT_ISO` when coupled=True (Eq. 19 has no decoupled step to amortise). `EXACT_ISO` is the paper's algorithm
+    (Eq. 20): pass `**EXACT_ISO` to get it. Choosing c: see `66_when_isometry_works`."""
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, iso: float = 1e-3, iso_lr: float | None = None, coupled: bool = False,
-                 foreach: bool | None = None, iso_every: int = 1, iso_step: str = "euler", iso_spread: bool = False,
-                 iso_stagger: bool = False):
+                 foreach: bool | None = None, iso_every: int | None = None, iso_step: str | None = None,
+                 iso_spread: bool | None = None, iso_stagger: bool | None = None):
+        window = dict(iso_every=iso_every, iso_step=iso_step, iso_spread=iso_spread, iso_stagger=iso_stagger)
+        iso_every, iso_step, iso_spread, iso_stagger = ((EXACT_ISO if coupled else FAST_ISO)[k] if v is None else v
+                                                        for k, v in window.items())
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, iso=iso, iso_lr=iso_lr,
                         coupled=coupled, foreach=foreach, iso_every=iso_every, iso_step=iso_step, iso_spread=iso_spread,
                         iso_stagger=iso_stagger)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 import isonb
 from isonb.core import check_number
 from isonb.layers import GroupSort, MaxMin, bjorck, mlp, OrthoLinear
-from isonb.optim import AdamO
+from isonb.optim import AdamO, EXACT_ISO
 from isonb.regularizers import isometry_penalty, isometry_grad, iso_param_groups, split_iso_params
 from isonb.testing import test_close, with_singular_values, tiny_classification
 
@@ -41,13 +41,13 @@ def _train(opt_fn, steps=100, dtype=torch.float32):
 def test_adamo_iso0_is_adam_bit_exact(foreach, wd):
     ref_cls = torch.optim.AdamW if wd else torch.optim.Adam
     ref = _train(lambda n: ref_cls(n.parameters(), lr=1e-2, weight_decay=wd, foreach=foreach))
-    got = _train(lambda n: AdamO(n.parameters(), lr=1e-2, weight_decay=wd, iso=0.0, foreach=foreach))
+    got = _train(lambda n: AdamO(n.parameters(), lr=1e-2, weight_decay=wd, iso=0.0, foreach=foreach, **EXACT_ISO))
     assert all(torch.equal(a, b) for a, b in zip(ref, got))
 
 
 def test_adamo_foreach_matches_single_float64():
-    a = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=False), dtype=torch.float64)
-    b = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=True), dtype=torch.float64)
+    a = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=False, **EXACT_ISO), dtype=torch.float64)
+    b = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=True, **EXACT_ISO), dtype=torch.float64)
     for x, y in zip(a, b): test_close(x, y, eps=1e-12)
 
 
@@ -61,7 +61,7 @@ def test_isometry_grad_matches_autograd(shape):
 def test_one_adamo_step_is_eq20():
     W0, G = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
     W = nn.Parameter(W0.clone()); W.grad = G.clone()
-    AdamO([W], lr=1e-2, iso=0.3, iso_lr=0.05).step()
+    AdamO([W], lr=1e-2, iso=0.3, iso_lr=0.05, **EXACT_ISO).step()
     r = 4 * W0 @ (W0.T @ W0 - torch.eye(3, dtype=torch.float64))
     test_close(W.detach(), W0 - 1e-2 * G / (G.abs() + 1e-8) - 0.05 * 0.3 * r, eps=1e-12)
 

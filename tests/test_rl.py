@@ -10,7 +10,7 @@ from isonb.testing import test_close as assert_close, test_fail as assert_fails
 from isonb.core import seed_everything
 from isonb.continual.methods import Method
 from isonb.continual.recipes import RECIPES, build_training
-from isonb.optim import AdamO
+from isonb.optim import AdamO, EXACT_ISO
 from isonb.regularizers import split_iso_params, L2Init, SpectralPenalty
 from isonb.results import CheckpointError, load_checkpoint
 from isonb.rl.ppo import (gae, policy_loss, value_loss, categorical_entropy, minibatch_indices, make_agent, PPOConfig,
@@ -136,7 +136,7 @@ def _manual(recipe):
     if recipe.startswith("rl_adamo"):
         ids = set(map(id, W))
         opt = AdamO([dict(params=W, iso=0.05, iso_lr=1.0 if recipe == "rl_adamo_iso1" else None),
-                     dict(params=[p for p in ag.parameters() if id(p) not in ids], iso=0.0)], lr=2.5e-4)
+                     dict(params=[p for p in ag.parameters() if id(p) not in ids], iso=0.0)], lr=2.5e-4, **EXACT_ISO)
     else: opt = torch.optim.Adam(ag.parameters(), lr=2.5e-4)
     if recipe == "rl_l2init": reg = L2Init(W); return ag, opt, _Hooks(lambda: 1e-3 * reg())
     if recipe == "rl_spectral": sp = SpectralPenalty(W); return ag, opt, _Hooks(lambda: 1e-3 * sp())
