@@ -62,7 +62,10 @@ def _small_cnn(shape, n_out, width, depth, init="orthogonal", gain=1.0, bias=Tru
         c = width
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_out, bias=bias)]
     net = nn.Sequential(*layers)
-    if init == "orthogonal": init_orthogonal_(net, gain=gain)      # delta-orthogonal convs, orthogonal head, zero biases
+    if init == "orthogonal":
+        init_orthogonal_(net, gain=gain)                           # delta-orthogonal convs, orthogonal head, zero biases
+        for m in net:                                              # expanding convs: a delta kernel would have rank C_in
+            if isinstance(m, nn.Conv2d) and m.in_channels < m.out_channels: nn.init.orthogonal_(m.weight, gain=gain)
     elif init == "gaussian":
         for m in net:
             if isinstance(m, (nn.Conv2d, nn.Linear)):

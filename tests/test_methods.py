@@ -49,7 +49,9 @@ def test_make_model_archs_and_init_record():
         assert net.isonb_init == {"init": "orthogonal", "gain": 1.0}
     cnn = make_model("small_cnn", (3, 8, 8), 5, width=8, depth=2)
     assert cnn(torch.randn(2, 3, 8, 8)).shape == (2, 5)
-    assert_orthonormal(cnn[0].weight[:, :, 1, 1].double(), eps=1e-5)
+    assert_orthonormal(cnn[0].weight.reshape(8, 27).double(), eps=1e-5)          # expanding conv: orthonormal flattened filters
+    assert_orthonormal(cnn[3].weight[:, :, 1, 1].double(), eps=1e-5)            # 8 -> 8: delta-orthogonal centre tap
+    assert cnn[3].weight.abs().sum() == cnn[3].weight[:, :, 1, 1].abs().sum()
 
 
 def test_make_optimizer_adamo_groups():
