@@ -145,9 +145,9 @@ class AdamO(Optimizer):
     the windows of a group's matrices so that they close on different steps. A window option left at None takes
     its value from `FAST_ISO`, the amortised step that keeps the exact step's effect (`64a_fast_adamo`), or from
     `EXACT_ISO` when coupled=True (Eq. 19 has no decoupled step to amortise). `EXACT_ISO` is the paper's algorithm
-    (Eq. 20): pass `**EXACT_ISO` to get it. Choosing λ and γ_iso: only c = γ_iso·λ matters; c ≈ 10·lr² was the smallest
-    c that kept plasticity, and much larger c slowed learning (`66_when_isometry_works`): with γ_iso = lr (the
-    default) that is iso = 10·lr, with iso_lr = 1 it is iso = 10·lr². Keep c ≤ 1e-3 with `FAST_ISO`."""
+    (Eq. 20): pass `**EXACT_ISO` to get it. Choosing λ and γ_iso: only c = γ_iso·λ matters.
+    On the demo stream at lr 1e-3 plasticity was kept when τ = 1/(8c) was at most about 200 steps per task:
+    take c ≥ 1/(1600·steps_per_task), and c ≤ 1e-3 with `FAST_ISO` (`66_when_isometry_works`, where the evidence and its limits are)."""
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, iso: float = 1e-3, iso_lr: float | None = None, coupled: bool = False,
                  foreach: bool | None = None, iso_every: int | None = None, iso_step: str | None = None,
