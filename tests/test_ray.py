@@ -89,11 +89,14 @@ def test_driver_killed_then_restarted_finishes_only_what_is_missing(local_tree, 
         return all(not os.path.exists(os.path.join(dd, ".lock")) or RunLock(dd).stale()
                    for dd, _, fs in os.walk(str(tmp_path)) if "config.json" in fs)
     _wait_for(settled, timeout=120, what="the killed sweep's workers to stop")
-    done_before = {dd for dd, _, fs in os.walk(str(tmp_path)) if "result.json" in fs}
+    done_before = {dd: open(os.path.join(dd, "result.json"), "rb").read() for dd, _, fs in os.walk(str(tmp_path)) if "result.json" in fs}
     assert 1 <= len(done_before) <= 4
     r = isonb("sweep", *ARGS, "--results", str(tmp_path), "--backend", "ray", "--num-cpus", "2", "--set", *SET)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.count("(skipped)") == len(done_before)  # the finished runs are not run again
+    # the finished runs are not run again: skipped, and their records untouched. (A worker of the killed cluster that
+    # Ray has not yet reaped may finish one more run before the restart, so more may be skipped than were counted.)
+    assert r.stdout.count("(skipped)") >= len(done_before)
+    assert all(open(os.path.join(dd, "result.json"), "rb").read() == b for dd, b in done_before.items())
     assert files(local_tree) == files(str(tmp_path))
 
 
