@@ -17,14 +17,16 @@ from isonb.rl.envs import GAMES, MinAtarVecEnv, gym_vector_env, channel_perm
 from isonb.core import seed_everything
 from isonb.continual.recipes import RECIPES, build_training
 from isonb.rl.envs import OBS_DIM, N_ACTIONS
-from isonb.rl.ppo import PPOConfig, make_agent, collect_rollout, ppo_update
-from isonb.rl.continual import preset
+from isonb.rl.ppo import PPOConfig, ActorCritic, collect_rollout, ppo_update
+from isonb.continual.sweeps import preset_config
+
+CPU = preset_config("rl_cpu", "rl_baseline")          # the CPU scale: its PPO settings, network size and learning rate
 
 
-def build(recipe: str, lr: float, seed: int = 0):
-    "Agent, optimizer and method of an RL recipe, built as `run_continual` builds them."
+def build(recipe: str, lr: float = CPU.lr, seed: int = 0):
+    "Agent, optimizer and method of an RL recipe, built as the RL trainer (`PPOTrainer.build`) builds them."
     seed_everything(seed)
-    agent = make_agent(OBS_DIM, N_ACTIONS, "64x4", **RECIPES[recipe].arch_kw)
+    agent = ActorCritic(OBS_DIM, N_ACTIONS, width=CPU.width, depth=CPU.depth, **RECIPES[recipe].arch_kw)
     return (agent, *build_training(recipe, agent, lr))
 
 
@@ -52,7 +54,7 @@ def bench_envs(steps, n):
 
 
 # ---- a plain single-file PPO loop (CleanRL's structure, everything inline), the reference for the loop overhead ----
-def plain_ppo(env, cfg: PPOConfig, iters: int, seed=0):
+def plain_ppo(env, cfg: PPOConfig, iters: int, seed=0, lr: float = CPU.lr):
     torch.manual_seed(seed)
     def net(out, gain):
         layers, d = [], 1000
@@ -62,7 +64,7 @@ def plain_ppo(env, cfg: PPOConfig, iters: int, seed=0):
         return nn.Sequential(*layers, h)
     actor, critic = net(6, 0.01), net(1, 1.0)
     params = list(actor.parameters()) + list(critic.parameters())
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    opt = torch.optim.Adam(params, lr=lr)
     T, N = cfg.num_steps, cfg.num_envs
     obs_b, act_b, lp_b, val_b = torch.zeros(T, N, 1000), torch.zeros(T, N, dtype=torch.long), torch.zeros(T, N), torch.zeros(T, N)
     rew_b, done_b = torch.zeros(T, N), torch.zeros(T, N)
@@ -95,7 +97,7 @@ def plain_ppo(env, cfg: PPOConfig, iters: int, seed=0):
 
 
 def isonb_ppo(env, cfg: PPOConfig, iters: int, recipe="rl_baseline", seed=0):
-    agent, opt, method = build(recipe, cfg.lr, seed)
+    agent, opt, method = build(recipe, seed=seed)
     g = torch.Generator().manual_seed(seed)
     obs = env.reset()
     for _ in range(iters):
@@ -123,7 +125,7 @@ def bench_paper(num_steps=8):
     """Extrapolate the paper scale from a shortened iteration at the paper's width: 2048 envs, minibatch 2048."""
     cfg = PPOConfig(num_envs=2048, num_steps=num_steps, update_epochs=1, num_minibatches=num_steps)   # minibatch 2048
     print(f"\n== paper-scale extrapolation: 2048 envs, minibatch 2048, measured on {num_steps}-step rollouts ==")
-    agent, opt, method = build("rl_adamo", cfg.lr)
+    agent, opt, method = build("rl_adamo")
     per_game = {}
     for g in GAMES:
         env = MinAtarVecEnv(g, 2048, channel_perm(0, g, 0)); obs = env.reset()
@@ -153,5 +155,5 @@ if __name__ == "__main__":
     else:
         bench_envs(300, 16)
         if not a.envs_only:
-            bench_loop(preset("cpu").ppo, 3, ["breakout", "space_invaders"], ["rl_baseline", "rl_adamo"])   # the CPU scale's PPO
+            bench_loop(CPU.stream.ppo, 3, ["breakout", "space_invaders"], ["rl_baseline", "rl_adamo"])   # the rl_cpu preset's PPO
             bench_paper()

@@ -28,11 +28,13 @@ class Arch:
     depth: int = 4
     inits: tuple = INIT_KINDS
 
+# %% ../nbs/11_architectures.ipynb #782bc5e2
 def _mlp_n_params(d: int, k: int, w: int, depth: int, bias: bool, widen: int) -> int:
     b = int(bias)
     if depth == 0: return d * k + b * k
     return (d + b) * w + (depth - 1) * (widen * w + b) * w + widen * w * k + b * k
 
+# %% ../nbs/11_architectures.ipynb #468a795f
 def crelu_width(in_dim: int, n_out: int, width: int, depth: int, bias: bool = True) -> int:
     "Largest CReLU-MLP width whose parameter count does not exceed that of the ReLU MLP of width `width`."
     for name, v in (("in_dim", in_dim), ("n_out", n_out), ("width", width)): check_number(name, v, low=1, integer=True)
@@ -50,9 +52,11 @@ def _flat_mlp(shape, n_out, width, depth, init="orthogonal", gain=1.0, bias=True
     net = mlp(math.prod(shape), n_out, width=width, depth=depth, init=init, gain=gain, bias=bias, **mlp_kw)
     return net if len(shape) == 1 else nn.Sequential(nn.Flatten(), *net)
 
+# %% ../nbs/11_architectures.ipynb #ad5bb9b9
 def _crelu_mlp(shape, n_out, width, depth, bias=True, **kw):
     return _flat_mlp(shape, n_out, crelu_width(math.prod(shape), n_out, width, depth, bias), depth, bias=bias, act="crelu", **kw)
 
+# %% ../nbs/11_architectures.ipynb #36d2c598
 def _small_cnn(shape, n_out, width, depth, init="orthogonal", gain=1.0, bias=True) -> nn.Sequential:
     if len(shape) != 3: raise ValueError(f"small_cnn needs `in_dim` = (C, H, W), got {shape}")
     (c, h, w), layers = shape, []
@@ -73,10 +77,12 @@ def _small_cnn(shape, n_out, width, depth, init="orthogonal", gain=1.0, bias=Tru
                 if m.bias is not None: nn.init.zeros_(m.bias)
     return net
 
+# %% ../nbs/11_architectures.ipynb #b6629390
 def _vit(shape, n_out, width, depth, init="orthogonal", **kw):
     if len(shape) != 3: raise ValueError(f"vit needs `in_dim` = (C, H, W), got {shape}")
     return VisionTransformer(shape, n_out, d_model=width, depth=depth, **kw)
 
+# %% ../nbs/11_architectures.ipynb #52e3a863
 _MLP_KW = frozenset({"init", "gain", "bias"})
 ARCHS: dict[str, Arch] = {
     "relu_mlp": Arch(lambda s, k, w, d, **kw: _flat_mlp(s, k, w, d, act="relu", **kw), _MLP_KW),
@@ -90,6 +96,7 @@ ARCHS: dict[str, Arch] = {
     "vit": Arch(_vit, frozenset({"init", "n_heads", "patch", "mlp_ratio", "act"}), width=128, depth=4, inits=("orthogonal",)),
 }
 
+# %% ../nbs/11_architectures.ipynb #69cf1abb
 def make_model(arch: str, in_dim, n_out: int, width: int | None = None, depth: int | None = None, **kw) -> nn.Module:
     "Model `arch` (a key of `ARCHS`) for inputs of size/shape `in_dim` and `n_out` outputs; the last Linear is the head."
     check_choice("arch", arch, ARCHS); a = ARCHS[arch]

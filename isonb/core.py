@@ -21,6 +21,7 @@ def smoke_or(small, full):
     "`full` when `ISONB_FULL=1` was set at import, else `small` (the default: tests, CI, Jupyter's Run All)."
     return full if FULL else small
 
+# %% ../nbs/00_core.ipynb #c8eae6a4
 def full_run_dir(name: str, root: str = "runs") -> str:
     "A fresh directory `root/name-YYYYmmdd-HHMMSS[-n]` for a full-scale run started from a notebook (created)."
     if not name or os.sep in name: raise ValueError(f"`name` must be a non-empty name without {os.sep!r}, got {name!r}")
@@ -48,6 +49,7 @@ def check_number(name: str, value, *, low=None, high=None, low_open=False, high_
         raise ValueError(f"`{name}` must be in {rng}, got {value!r}")
     return value
 
+# %% ../nbs/00_core.ipynb #4f552624
 def check_choice(name: str, value, choices):
     "Return `value` if it is one of `choices`; otherwise raise a `ValueError` listing them."
     if value not in choices:
@@ -84,6 +86,7 @@ def default_dtype(dtype: torch.dtype):
     try: yield
     finally: torch.set_default_dtype(old)
 
+# %% ../nbs/00_core.ipynb #cf167e9a
 def min_gram(W: torch.Tensor) -> torch.Tensor:
     "The smaller Gram matrix of `W` viewed as (d_out, rest): WᵀW if tall or square, WWᵀ if wide."
     W = W.reshape(W.shape[0], -1)                            # (d_out, d_in), conv kernels flattened

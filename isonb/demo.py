@@ -11,16 +11,13 @@ from .results import ResultsError, RunLocked, write_csv, read_csv, save_figure
 from .continual.recipes import RECIPES
 from .continual.runner import run
 from .continual.sweeps import preset_config
-from .continual.cli import UsageError, check_writable, _parse_set
+from .args import UsageError, check_writable, parse_set
 
 # %% auto #0
-__all__ = ['DEMO_RECIPES', 'SMOKE_OVERRIDES', 'demo_records', 'run_demo', 'summarize', 'format_table', 'plot_demo',
-           'write_outputs', 'main', 'cli']
+__all__ = ['DEMO_RECIPES', 'demo_records', 'run_demo', 'summarize', 'format_table', 'plot_demo', 'write_outputs', 'main', 'cli']
 
-# %% ../nbs/64_demo.ipynb #a59e93ac
-DEMO_RECIPES = ("adam", "adamo", "adamo_iso1", "adamo_iso1_exact")
-SMOKE_OVERRIDES = {"stream.n_tasks": 3, "stream.train_per_task": 64, "stream.epochs_per_task": 2, "stream.batch_size": 32,
-                   "width": 32, "depth": 2, "probe_size": 64}
+# %% ../nbs/64_demo.ipynb #d46de6b8
+DEMO_RECIPES = ("adam", "adamo_paper", "adamo", "adamo_every_step")
 
 def demo_records(res: dict) -> list[dict]:
     "The demo's per-task rows of one run result: end-of-task train accuracy, loss, penalty, dead fraction."
@@ -31,10 +28,9 @@ def demo_records(res: dict) -> list[dict]:
 
 def run_demo(out: str, recipes=DEMO_RECIPES, seed: int = 0, smoke: bool = False, overrides: dict | None = None,
              progress: bool = True, log=print) -> list[dict]:
-    "Run the demo preset for each recipe into `out/runs/<recipe>`; return one status dict per recipe."
+    "Run the `demo` preset (`demo_smoke` if `smoke`) for each recipe into `out/runs/<recipe>`; one status dict per recipe."
     check_writable(out, "--out")
-    over = {**(SMOKE_OVERRIDES if smoke else {}), **(overrides or {})}
-    cfgs = [preset_config("demo", r, seed, None, over) for r in recipes]        # every config is checked before any runs
+    cfgs = [preset_config("demo_smoke" if smoke else "demo", r, seed, None, overrides) for r in recipes]   # all checked first
     for c in cfgs: get_device(c.device)
     done = []
     for cfg in cfgs:
@@ -58,6 +54,7 @@ def summarize(records: list[dict], seconds: dict | None = None, k: int = 5) -> l
                         seconds=(seconds or {}).get(rec, math.nan)))
     return out
 
+# %% ../nbs/64_demo.ipynb #23209610
 def format_table(summary: list[dict], k: int = 5) -> str:
     "A plain-text table of `summarize`'s rows."
     head = f"{'recipe':<18}{'first '+str(k):>9}{'last '+str(k):>9}{'min':>8}{'R_iso end':>12}{'dead end':>10}{'sec':>8}"
@@ -65,6 +62,7 @@ def format_table(summary: list[dict], k: int = 5) -> str:
             f"{s['final_penalty']:>12.1f}{s['final_dead']:>10.3f}{s['seconds']:>8.0f}" for s in summary]
     return "\n".join([head, "-" * len(head)] + rows)
 
+# %% ../nbs/64_demo.ipynb #5bf4408d
 def plot_demo(records: list[dict], path: str):
     "Figure: end-of-task train accuracy, isometry penalty and dead fraction against task, one line per recipe."
     import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
@@ -80,6 +78,7 @@ def plot_demo(records: list[dict], path: str):
     axs[0].set_ylim(0, 1.02); axs[0].legend(fontsize=8)
     fig.tight_layout(); save_figure(fig, path)
 
+# %% ../nbs/64_demo.ipynb #9cb2c78b
 def write_outputs(done: list[dict], out: str) -> dict:
     "Write demo.csv, summary.csv and demo.png for the finished recipes of `run_demo`; return the summary rows and paths."
     ok = [d for d in done if "result" in d]
@@ -105,11 +104,12 @@ def main(argv=None) -> int:
         a = p.parse_args(argv)
         if a.seed < 0: raise UsageError(f"isonb-demo: error: --seed: must be a non-negative integer, got {a.seed}")
         if len(set(a.recipes)) < len(a.recipes): raise UsageError("isonb-demo: error: --recipes: a recipe is listed twice")
-        cfg = preset_config("demo", a.recipes[0], a.seed, None, {**(SMOKE_OVERRIDES if a.smoke else {}), **_parse_set(a.set)})
+        over = parse_set(a.set)
+        cfg = preset_config("demo_smoke" if a.smoke else "demo", a.recipes[0], a.seed, None, over)
         print(f"isonb demo: {cfg.stream.n_tasks} random-label tasks x {cfg.stream.epochs_per_task} epochs on "
               f"{cfg.stream.train_per_task} {cfg.stream.dataset} images, {cfg.depth}x{cfg.width} ReLU MLP, lr {cfg.lr:g}, "
               f"recipes {', '.join(a.recipes)}, device {get_device(cfg.device)}", flush=True)
-        done = run_demo(a.out, a.recipes, a.seed, a.smoke, _parse_set(a.set), log=lambda s: print(s, flush=True))
+        done = run_demo(a.out, a.recipes, a.seed, a.smoke, over, log=lambda s: print(s, flush=True))
         w = write_outputs(done, a.out)
     except (UsageError, ValueError, TypeError, OSError, RunLocked) as e:
         if "--debug" in argv: traceback.print_exc()

@@ -38,6 +38,7 @@ class GroupSort(nn.Module):
 
     def extra_repr(self): return f"group_size={self.group_size}, dim={self.dim}"
 
+# %% ../nbs/10_layers.ipynb #46259c35
 class MaxMin(GroupSort):
     "GroupSort with groups of two: (a, b) ↦ (max, min) on contiguous pairs along `dim`."
     def __init__(self, dim: int = -1): super().__init__(2, dim)
@@ -62,6 +63,7 @@ def delta_orthogonal_(weight: Tensor, gain: float = 1.0, generator: torch.Genera
         nn.init.orthogonal_(weight[centre], gain=gain, generator=generator)   # (C_out, C_in)
     return weight
 
+# %% ../nbs/10_layers.ipynb #e42fd1fd
 def init_orthogonal_(model: nn.Module, gain: float = 1.0, bias: float = 0.0) -> nn.Module:
     "Orthogonal init (times `gain`) of every Linear weight and delta-orthogonal init of every Conv weight; biases set to `bias`."
     check_number("gain", gain, low=0); check_number("bias", bias)
@@ -120,27 +122,41 @@ class OrthoLinear(nn.Module):
         else:
             self.lin = nn.utils.parametrizations.orthogonal(lin, orthogonal_map=method)
 
-    @property
-    def weight(self) -> Tensor:
-        "The orthonormal effective weight (out_features, in_features)."
-        if self.method == "bjorck": return bjorck(self.weight_raw, self.iters, self.order)
-        return self.lin.weight
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.method == "bjorck": return F.linear(x, self.weight, self.bias)   # (B, in) -> (B, out)
-        return self.lin(x)
-
     def extra_repr(self): return f"{self.in_features}, {self.out_features}, method={self.method}"
+
+# %% ../nbs/10_layers.ipynb #80f93a37
+def _ortho_weight(self) -> Tensor:
+    "The orthonormal effective weight (out_features, in_features)."
+    if self.method == "bjorck": return bjorck(self.weight_raw, self.iters, self.order)
+    return self.lin.weight
+
+OrthoLinear.weight = property(_ortho_weight)
+
+# %% ../nbs/10_layers.ipynb #66f455f5
+def _ortho_forward(self, x: Tensor) -> Tensor:
+    if self.method == "bjorck": return F.linear(x, self.weight, self.bias)   # (B, in) -> (B, out)
+    return self.lin(x)
+
+OrthoLinear.forward = _ortho_forward
 
 # %% ../nbs/10_layers.ipynb #48608f86
 _ACTS = {"relu": nn.ReLU, "tanh": nn.Tanh, "crelu": CReLU, "identity": nn.Identity, "maxmin": MaxMin}
-_INITS = ("orthogonal", "default", "gaussian")
-_NORMS = (None, "layernorm", "layernorm_noaffine")
 
 def make_act(act: str, group_size: int = 2) -> nn.Module:
     "An activation module by name: relu, tanh, crelu, identity, maxmin or groupsort."
     check_choice("act", act, list(_ACTS) + ["groupsort"])
     return GroupSort(group_size) if act == "groupsort" else _ACTS[act]()
+
+# %% ../nbs/10_layers.ipynb #95a8e371
+def _init_linear(lin: nn.Linear, init: str, gain: float) -> nn.Linear:
+    if init == "orthogonal": nn.init.orthogonal_(lin.weight, gain=gain)
+    elif init == "gaussian": nn.init.normal_(lin.weight, std=gain / math.sqrt(lin.in_features))
+    if init != "default" and lin.bias is not None: nn.init.zeros_(lin.bias)
+    return lin
+
+# %% ../nbs/10_layers.ipynb #820721b7
+_INITS = ("orthogonal", "default", "gaussian")
+_NORMS = (None, "layernorm", "layernorm_noaffine")
 
 def mlp(in_dim: int, out_dim: int, width: int = 512, depth: int = 4, act: str = "relu", init: str = "orthogonal",
         bias: bool = True, norm: str | None = None, group_size: int = 2, gain: float = 1.0,
@@ -163,9 +179,3 @@ def mlp(in_dim: int, out_dim: int, width: int = 512, depth: int = 4, act: str = 
         d = 2 * width if act == "crelu" else width
     layers.append(_init_linear(nn.Linear(d, out_dim, bias=bias), init, gain))
     return nn.Sequential(*layers)
-
-def _init_linear(lin: nn.Linear, init: str, gain: float) -> nn.Linear:
-    if init == "orthogonal": nn.init.orthogonal_(lin.weight, gain=gain)
-    elif init == "gaussian": nn.init.normal_(lin.weight, std=gain / math.sqrt(lin.in_features))
-    if init != "default" and lin.bias is not None: nn.init.zeros_(lin.bias)
-    return lin

@@ -4,29 +4,38 @@
 
 # %% ../nbs/31_optimizers.ipynb #87cdc166
 from __future__ import annotations
+from collections.abc import MutableMapping
+from itertools import chain
 from typing import Callable
 import torch
 import torch.nn as nn
 from .core import check_number, check_choice
 from .layers import OrthoLinear
 from .regularizers import split_iso_params, iso_param_groups
-from .optim import AdamO
+from .adamo import AdamO, isometry_step
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'make_optimizer', 'AdamPerElement']
+__all__ = ['OPTIMIZERS', 'make_optimizer', 'AdamPerElement', 'MuonAdamW']
 
 # %% ../nbs/31_optimizers.ipynb #bbd123b3
-def _adamo(model: nn.Module, lr: float, include_head: bool = False, **kw) -> AdamO:
+def _split(model: nn.Module, include_head: bool, who: str) -> tuple[dict, dict]:
+    "`split_iso_params(model, include_head)`, refusing a ≥ 2-D parameter it cannot classify (OrthoLinear's are fine)."
     if not isinstance(include_head, bool): raise TypeError(f"`include_head` must be True or False, got {include_head!r}")
-    _, rest = split_iso_params(model, include_head=include_head, unknown="rest")
+    iso, rest = split_iso_params(model, include_head=include_head, unknown="rest")
     ortho = {id(p) for m in model.modules() if isinstance(m, OrthoLinear) for p in m.parameters()}
     params = dict(model.named_parameters())
     bad = [n for n, r in rest.items() if r.startswith("unknown") and id(params[n]) not in ortho]
-    if bad: raise ValueError(f"make_optimizer('adamo'): cannot tell whether to penalise {bad}; build the param groups with "
-                             "isonb.regularizers.iso_param_groups(model, unknown=...) and AdamO directly")
+    if bad: raise ValueError(f"make_optimizer({who!r}): cannot tell whether to penalise {bad}; build the param groups with "
+                             "isonb.regularizers.iso_param_groups(model, unknown=...) and the optimizer directly")
+    return iso, rest
+
+# %% ../nbs/31_optimizers.ipynb #aa83e520
+def _adamo(model: nn.Module, lr: float, include_head: bool = False, **kw) -> AdamO:
+    _split(model, include_head, "adamo")
     kw.setdefault("iso", 1e-3)
     return AdamO(iso_param_groups(model, include_head=include_head, unknown="rest"), lr=lr, **kw)
 
+# %% ../nbs/31_optimizers.ipynb #61f4ce10
 OPTIMIZERS: dict[str, Callable] = {
     "sgd": lambda model, lr, **kw: torch.optim.SGD(model.parameters(), lr=lr, **kw),
     "adam": lambda model, lr, **kw: torch.optim.Adam(model.parameters(), lr=lr, **kw),
@@ -52,23 +61,112 @@ class AdamPerElement(torch.optim.Optimizer):
         for i, b in enumerate(betas): check_number(f"betas[{i}]", b, low=0, high=1, high_open=True)
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
 
-    @torch.no_grad()
-    def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with torch.enable_grad(): loss = closure()
-        for group in self.param_groups:
-            (b1, b2), lr, eps, wd = group["betas"], group["lr"], group["eps"], group["weight_decay"]
-            for p in group["params"]:
-                if p.grad is None: continue
-                st = self.state[p]
-                if not st: st.update(step=torch.zeros_like(p), exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
-                t, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
-                g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
-                t.add_(1)
-                m.lerp_(g, 1 - b1); v.mul_(b2).addcmul_(g, g, value=1 - b2)
-                bc1, bc2 = 1 - torch.pow(b1, t), 1 - torch.pow(b2, t)       # per element, like p
-                p.addcdiv_(m / bc1, (v / bc2).sqrt_().add_(eps), value=-lr)
-        return loss
+# %% ../nbs/31_optimizers.ipynb #5c8a1953
+@torch.no_grad()
+def _ape_step(self, closure=None):
+    loss = None
+    if closure is not None:
+        with torch.enable_grad(): loss = closure()
+    for group in self.param_groups:
+        (b1, b2), lr, eps, wd = group["betas"], group["lr"], group["eps"], group["weight_decay"]
+        for p in group["params"]:
+            if p.grad is None: continue
+            st = self.state[p]
+            if not st: st.update(step=torch.zeros_like(p), exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+            t, m, v = st["step"], st["exp_avg"], st["exp_avg_sq"]
+            g = p.grad if wd == 0 else p.grad.add(p, alpha=wd)
+            t.add_(1)
+            m.lerp_(g, 1 - b1); v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            bc1, bc2 = 1 - torch.pow(b1, t), 1 - torch.pow(b2, t)       # per element, like p
+            p.addcdiv_(m / bc1, (v / bc2).sqrt_().add_(eps), value=-lr)
+    return loss
 
+AdamPerElement.step = _ape_step
+
+# %% ../nbs/31_optimizers.ipynb #69343fbd
 OPTIMIZERS["adam_per_element"] = lambda model, lr, **kw: AdamPerElement(model.parameters(), lr=lr, **kw)
+
+# %% ../nbs/31_optimizers.ipynb #174d25d2
+class _JointState(MutableMapping):
+    "One `state` mapping over several optimizers: a parameter's entry lives in the optimizer that owns it."
+    def __init__(self, *opts): self.opts = opts
+    def _owner(self, p):
+        for o in self.opts:
+            if any(p is q for g in o.param_groups for q in g["params"]): return o
+        raise KeyError(f"not a parameter of this optimizer: a tensor of shape {tuple(getattr(p, 'shape', ()))}")
+    def __getitem__(self, p): return self._owner(p).state[p]          # made on first use, as Optimizer.state does
+    def __setitem__(self, p, v): self._owner(p).state[p] = v
+    def __delitem__(self, p): del self._owner(p).state[p]
+    def __iter__(self): return chain(*(iter(o.state) for o in self.opts))
+    def __len__(self): return sum(len(o.state) for o in self.opts)
+    def __contains__(self, p): return any(p in o.state for o in self.opts)
+    def get(self, p, default=None): return self[p] if p in self else default
+
+# %% ../nbs/31_optimizers.ipynb #bbb0f7ba
+class MuonAdamW(torch.optim.Optimizer):
+    "`torch.optim.Muon` on `muon_params` (2-D hidden matrices) and `torch.optim.AdamW` on `adamw_params`, as one optimizer."
+    def __init__(self, muon_params, adamw_params=(), lr: float = 1e-3, weight_decay: float = 0.0, momentum: float = 0.95,
+                 adjust_lr_fn: str | None = "match_rms_adamw", betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        for k, v in (("lr", lr), ("weight_decay", weight_decay), ("momentum", momentum), ("eps", eps)): check_number(k, v, low=0)
+        if not (isinstance(betas, (tuple, list)) and len(betas) == 2): raise ValueError(f"`betas` must be a pair, got {betas!r}")
+        for i, b in enumerate(betas): check_number(f"betas[{i}]", b, low=0, high=1, high_open=True)
+        check_choice("adjust_lr_fn", adjust_lr_fn, (None, "original", "match_rms_adamw", "spectral_unclamped"))
+        muon_params, adamw_params = list(muon_params), list(adamw_params)
+        if not muon_params: raise ValueError("`muon_params` is empty: with no 2-D hidden matrix there is nothing for Muon")
+
+        for i, p in enumerate(muon_params):
+            if p.dim() != 2: raise ValueError(f"`muon_params[{i}]` has shape {tuple(p.shape)}: Muon takes 2-D matrices only")
+        self.muon = torch.optim.Muon(muon_params, lr=lr, weight_decay=weight_decay, momentum=momentum, adjust_lr_fn=adjust_lr_fn)
+        self.adamw = torch.optim.AdamW(adamw_params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay) if adamw_params else None
+        super().__init__([g for o in self.parts for g in o.param_groups], {})   # the parts' own group dicts
+        self.state = _JointState(*self.parts)
+
+    @property
+    def parts(self) -> list: return [o for o in (self.muon, self.adamw) if o is not None]
+
+# %% ../nbs/31_optimizers.ipynb #cc6a062d
+@torch.no_grad()
+def _muon_adamw_step(self, closure=None):
+    "Muon's step on its matrices, then AdamW's on the rest; `closure` re-evaluates the model once."
+    loss = None
+    if closure is not None:
+        with torch.enable_grad(): loss = closure()
+    for o in self.parts: o.step()
+    return loss
+
+MuonAdamW.step = _muon_adamw_step
+
+# %% ../nbs/31_optimizers.ipynb #1c35c5b4
+def _muon_state_dict(self) -> dict: return {name: o.state_dict() for name, o in (("muon", self.muon), ("adamw", self.adamw)) if o is not None}
+
+MuonAdamW.state_dict = _muon_state_dict
+
+# %% ../nbs/31_optimizers.ipynb #d5e64be3
+def _muon_load_state_dict(self, state_dict: dict):
+    "Load both parts (the keys 'muon' and 'adamw' of `state_dict`); the wrapper's groups are the parts' new ones."
+    want = {"muon"} | ({"adamw"} if self.adamw is not None else set())
+    if not isinstance(state_dict, dict) or set(state_dict) != want:
+        got = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+        raise ValueError(f"not a MuonAdamW state_dict of this model: expected the keys {sorted(want)}, got {got}")
+    for name in sorted(want, reverse=True): getattr(self, name).load_state_dict(state_dict[name])   # 'muon' first
+    self.param_groups = [g for o in self.parts for g in o.param_groups]
+
+MuonAdamW.load_state_dict = _muon_load_state_dict
+
+# %% ../nbs/31_optimizers.ipynb #917dade9
+def _muon(model: nn.Module, lr: float, **kw) -> MuonAdamW:
+    "MuonAdamW over `model`: Muon on the hidden 2-D weights (those Eq. 16 penalises, never the head), AdamW on the rest."
+    hidden = [p for p in _split(model, False, "muon")[0].values() if p.dim() == 2]
+    ids = {id(p) for p in hidden}
+    return MuonAdamW(hidden, [p for p in model.parameters() if id(p) not in ids], lr=lr, **kw)
+
+# %% ../nbs/31_optimizers.ipynb #f601d8c8
+def _muono(model: nn.Module, lr: float, iso: float = 1e-3, iso_lr: float | None = None, iso_every: int = 1,
+           include_head: bool = False, **kw) -> MuonAdamW:
+    "`_muon` with AdamO's decoupled isometry step (`isometry_step`) on every weight Eq. 16 penalises."
+    opt = _muon(model, lr, **kw)
+    isometry_step(opt, list(_split(model, include_head, "muono")[0].values()), iso=iso, iso_lr=iso_lr, iso_every=iso_every)
+    return opt
+
+# %% ../nbs/31_optimizers.ipynb #0b09ff29
+OPTIMIZERS["muon"], OPTIMIZERS["muono"] = _muon, _muono

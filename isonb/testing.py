@@ -9,7 +9,7 @@ from torch import Tensor
 from .core import min_gram
 
 # %% auto #0
-__all__ = ['default_eps', 'test_close', 'test_fail', 'assert_orthonormal', 'rand_orthogonal', 'with_singular_values',
+__all__ = ['default_eps', 'test_close', 'test_fail', 'test_eq', 'assert_orthonormal', 'rand_orthogonal', 'with_singular_values',
            'tiny_classification']
 
 # %% ../nbs/01_testing.ipynb #26a449b2
@@ -20,6 +20,7 @@ def default_eps(*xs) -> float:
     dts = [x.dtype for x in xs if isinstance(x, Tensor) and x.is_floating_point()]
     return max((_EPS.get(d, 1e-5) for d in dts), default=1e-5)
 
+# %% ../nbs/01_testing.ipynb #3f73b505
 def test_close(a, b, eps: float | None = None):
     "Assert `a` and `b` (tensors or numbers) agree: |a-b| <= eps*(1+|b|) elementwise, `eps` defaulting by dtype."
     eps = default_eps(a, b) if eps is None else eps
@@ -33,6 +34,7 @@ def test_close(a, b, eps: float | None = None):
         worst = (ta - tb).abs().max().item() if ta.numel() and tb.numel() else float("nan")
         raise AssertionError(f"not close (eps={eps:g}, max abs err={worst:.3g}):\n{a}\n{b}")
 
+# %% ../nbs/01_testing.ipynb #240b1a2a
 def test_fail(f, contains: str = "", exc: type = Exception):
     "Assert that `f()` raises `exc` whose message contains `contains`."
     try: f()
@@ -41,7 +43,23 @@ def test_fail(f, contains: str = "", exc: type = Exception):
         return
     raise AssertionError(f"expected {exc.__name__} containing {contains!r}, but nothing was raised")
 
-test_close.__test__ = test_fail.__test__ = False        # helpers, not tests: pytest must not collect them on import
+# %% ../nbs/01_testing.ipynb #a0a81115
+def _same(a, b) -> bool:
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype and a.shape == b.shape and \
+            bool(((a == b) | (a.isnan() & b.isnan()) if a.is_floating_point() else (a == b)).all())
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) == type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict): return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float) and a != a and b != b: return True      # NaN == NaN
+    return bool(a == b)
+
+def test_eq(a, b):
+    "Assert `a == b` (tensors: same shape, dtype and values; containers elementwise; NaN equals NaN), showing both sides."
+    if not _same(a, b): raise AssertionError(f"not equal:\n{a!r}\n{b!r}")
+
+# %% ../nbs/01_testing.ipynb #30b515b8
+test_close.__test__ = test_fail.__test__ = test_eq.__test__ = False   # helpers, not tests: pytest must not collect them
 
 # %% ../nbs/01_testing.ipynb #86e6e79e
 def assert_orthonormal(W: Tensor, eps: float | None = None):

@@ -20,6 +20,7 @@ def _check_img_shape(img_shape) -> tuple[int, int, int]:
         raise ValueError(f"`img_shape` must be (C, H, W), three positive ints, got {img_shape!r}")
     return tuple(check_number(f"img_shape[{i}]", v, low=1, integer=True) for i, v in enumerate(img_shape))
 
+# %% ../nbs/10b_layers.transformer.ipynb #02147673
 class PatchEmbed(nn.Module):
     "Images (B, C, H, W) to tokens (B, T, `d_model`): non-overlapping `patch`×`patch` patches, flattened, then one Linear."
     def __init__(self, img_shape: tuple[int, int, int], patch: int, d_model: int):
@@ -54,21 +55,24 @@ class Attention(nn.Module):
         self.q, self.k, self.v, self.out = (nn.Linear(d_model, d_model) for _ in range(4))
         self.record, self.attn_probs = False, None
 
-    def forward(self, x: Tensor, return_attn: bool = False):
-        if x.dim() != 3 or x.shape[-1] != self.d_model:
-            raise ValueError(f"`x` must have shape (B, T, {self.d_model}), got {tuple(x.shape)}")
-        B, T, d = x.shape
-        q, k, v = (lin(x).view(B, T, self.n_heads, -1).transpose(1, 2) for lin in (self.q, self.k, self.v))  # (B, h, T, d_h)
-        if return_attn or self.record:
-            A = torch.softmax(q @ k.transpose(-2, -1) * self.scale, dim=-1)        # (B, h, T, T), rows sum to 1
-            o = A @ v                                                              # (B, h, T, d_h)
-            if self.record: self.attn_probs = A.detach()
-        else:
-            o = F.scaled_dot_product_attention(q, k, v)                            # (B, h, T, d_h)
-        y = self.out(o.transpose(1, 2).reshape(B, T, d))                            # (B, T, d)
-        return (y, A) if return_attn else y
-
     def extra_repr(self): return f"d_model={self.d_model}, n_heads={self.n_heads}"
+
+# %% ../nbs/10b_layers.transformer.ipynb #d700814f
+def _attention_forward(self, x: Tensor, return_attn: bool = False):
+    if x.dim() != 3 or x.shape[-1] != self.d_model:
+        raise ValueError(f"`x` must have shape (B, T, {self.d_model}), got {tuple(x.shape)}")
+    B, T, d = x.shape
+    q, k, v = (lin(x).view(B, T, self.n_heads, -1).transpose(1, 2) for lin in (self.q, self.k, self.v))  # (B, h, T, d_h)
+    if return_attn or self.record:
+        A = torch.softmax(q @ k.transpose(-2, -1) * self.scale, dim=-1)        # (B, h, T, T), rows sum to 1
+        o = A @ v                                                              # (B, h, T, d_h)
+        if self.record: self.attn_probs = A.detach()
+    else:
+        o = F.scaled_dot_product_attention(q, k, v)                            # (B, h, T, d_h)
+    y = self.out(o.transpose(1, 2).reshape(B, T, d))                            # (B, T, d)
+    return (y, A) if return_attn else y
+
+Attention.forward = _attention_forward
 
 # %% ../nbs/10b_layers.transformer.ipynb #86a2c163
 _BLOCK_ACTS = ("gelu", "relu", "tanh", "maxmin", "crelu", "identity")
@@ -90,6 +94,7 @@ class Block(nn.Module):
         x = x + self.attn(self.norm1(x))                                           # (B, T, d)
         return x + self.fc2(self.act(self.fc1(self.norm2(x))))                     # (B, T, d)
 
+# %% ../nbs/10b_layers.transformer.ipynb #50d9c6c2
 class VisionTransformer(nn.Module):
     "Pre-LN ViT: patch tokens + learned positional embedding, `depth` blocks, final LayerNorm, mean pooling, linear head."
     def __init__(self, img_shape: tuple[int, int, int], n_classes: int, d_model: int = 128, depth: int = 4,
@@ -109,14 +114,20 @@ class VisionTransformer(nn.Module):
         init_orthogonal_(self)                                                     # every Linear weight; biases 0
         nn.init.normal_(self.pos_embed, std=0.02)
 
-    def tokens(self, x: Tensor) -> Tensor:
-        "The residual stream after the last block, (B, T, d)."
-        z = self.patch_embed(x) + self.pos_embed                                   # (B, T, d)
-        for blk in self.blocks: z = blk(z)
-        return z
+# %% ../nbs/10b_layers.transformer.ipynb #4be71d21
+def _vit_tokens(self, x: Tensor) -> Tensor:
+    "The residual stream after the last block, (B, T, d)."
+    z = self.patch_embed(x) + self.pos_embed                                   # (B, T, d)
+    for blk in self.blocks: z = blk(z)
+    return z
 
-    def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.norm(self.tokens(x)).mean(1))                        # (B, d) -> (B, n_classes)
+VisionTransformer.tokens = _vit_tokens
+
+# %% ../nbs/10b_layers.transformer.ipynb #87a03f52
+def _vit_forward(self, x: Tensor) -> Tensor:
+    return self.head(self.norm(self.tokens(x)).mean(1))                        # (B, d) -> (B, n_classes)
+
+VisionTransformer.forward = _vit_forward
 
 # %% ../nbs/10b_layers.transformer.ipynb #e8cf7592
 @torch.no_grad()

@@ -10,6 +10,7 @@ from isonb.demo import main as demo_main
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TMP = tempfile.mkdtemp(prefix="isonb-cli-")
 FILE = os.path.join(TMP, "a-file"); open(FILE, "w").close()
+OUT = os.path.join(TMP, "cj")
 RO = os.path.join(TMP, "read-only"); os.makedirs(RO); os.chmod(RO, 0o555)
 EMPTY = os.path.join(TMP, "empty"); os.makedirs(EMPTY)
 RUN = ["run", "--preset", "demo", "--results", os.path.join(TMP, "r")]
@@ -23,9 +24,11 @@ CASES = [  # (command line, text that the one line must contain)
     (["run"], "--preset is required"),
     (["run", "--preset", "imagenet"], "argument --preset: invalid choice: 'imagenet'"),
     (RUN + ["--recipe", "magic"], "argument --recipe: invalid choice: 'magic'"),
-    (RUN + ["--recipe", "rl_adamo"], "is an RL recipe"),
+    (RUN + ["--recipe", "rl_adamo"], "preset 'demo' is for 'supervised' recipes, but recipe 'rl_adamo' uses trainer 'ppo'"),
+    (["run", "--preset", "rl_smoke", "--recipe", "adam", "--results", os.path.join(TMP, "rl")], "preset 'rl_smoke' is for 'ppo' recipes"),
     (RUN + ["--seeds", "x"], "argument --seeds: invalid int value: 'x'"),
-    (RUN + ["--seeds", "-1"], "--seeds: seeds must be non-negative"),
+    (RUN + ["--seeds", "-1"], "--seeds: seeds must be integers in [0, 2**63 - 1], got -1"),
+    (RUN + ["--seeds", str(2**64)], "--seeds: seeds must be integers in [0, 2**63 - 1]"),
     (RUN + ["--seeds", "2", "2"], "--seeds: 2 listed more than once"),
     (RUN + ["--set", "bogus=1"], "unknown override 'bogus'; valid keys:"),
     (RUN + ["--set", "seed=3"], "use the `seed` argument (--seeds on the command line)"),
@@ -33,6 +36,13 @@ CASES = [  # (command line, text that the one line must contain)
     (RUN + ["--set", "recipe=adam"], "use the `recipe` argument"),
     (RUN + ["--set", "stream.seed=1"], "use the `seed` argument"),
     (RUN + ["--set", "nokey"], "--set: expected key=value"),
+    (RUN + ["--set", "lr=1e-3", "lr=2e-3"], "--set: lr given more than once"),
+    (RUN + ["--set", "threads=0"], "`threads`"),
+    (RUN + ["--set", "schema=1"], "`schema` cannot be overridden"),
+    (RUN + ["--root", "/data"], "--root /data: the embedded mnist5k digits need no data root"),
+    (RUN + ["--set", "stream.root=/data"], "need no data root"),
+    (["run", "--preset", "cpu_permuted_fmnist", "--root", "/a", "--set", "stream.root=/b", "--results", os.path.join(TMP, "r3")],
+     "--root /a and --set stream.root=/b disagree"),
     (RUN + ["--set", "lr=0"], "`lr` must be in (0, inf)"),
     (RUN + ["--set", "lr=-1e-3"], "`lr`"),
     (RUN + ["--set", "lr=abc"], "`lr` must be a real number"),
@@ -59,12 +69,14 @@ CASES = [  # (command line, text that the one line must contain)
     (["run", "--preset", "demo", "--results", FILE], "--results " + FILE + ": exists and is not a directory"),
     (["run", "--preset", "demo", "--results", os.path.join(FILE, "sub")], "not writable"),
     (["run", "--preset", "demo", "--out", os.path.join(TMP, "o"), "--seeds", "0", "1"], "--out names one run directory"),
-    (["run", "--config-json", "{"], "--config-json: not valid JSON"),
-    (["run", "--config-json", '{"methd": 1}'], "unknown config field(s) ['methd']"),
-    (["run", "--config-json", '{"stream": {"n_task": 1}}'], "['stream.n_task']"),
-    (["run", "--config-json", '{"lr": -1}'], "`lr`"),
-    (["run", "--config-json", "[1, 2]"], "a RunConfig must come from a dict"),
-    (["run", "--config-json", GOOD, "--preset", "demo"], "--config-json replaces --preset"),
+    (["run", "--config-json", "{", "--out", OUT], "--config-json: not valid JSON"),
+    (["run", "--config-json", '{"methd": 1}', "--out", OUT], "unknown config field(s) ['methd']"),
+    (["run", "--config-json", '{"stream": {"n_task": 1}}', "--out", OUT], "['stream.n_task']"),
+    (["run", "--config-json", '{"lr": -1}', "--out", OUT], "`lr`"),
+    (["run", "--config-json", "[1, 2]", "--out", OUT], "a RunConfig must come from a dict"),
+    (["run", "--config-json", GOOD, "--preset", "demo", "--out", OUT], "--config-json replaces --preset, --recipe, --seeds and --set; got --preset"),
+    (["run", "--config-json", GOOD], "--config-json needs --out DIR"),
+    (["run", "--config-json", '{"recipe": "rl_adamo", "stream": {"kind": "permuted"}}', "--out", OUT], "['stream.kind']"),
     (["run", "--preset", "cpu_permuted_fmnist", "--root", "/nonexistent/isonb-data", "--results", os.path.join(TMP, "r2")], "not found under `root`"),
     (SWEEP[:1], "the following arguments are required: --presets, --recipes"),
     (SWEEP + ["--seeds", "0", "0"], "--seeds: 0 listed more than once"),
@@ -73,12 +85,17 @@ CASES = [  # (command line, text that the one line must contain)
     (SWEEP + ["--address", "auto"], "--address: only with --backend ray"),
     (SWEEP + ["--num-cpus", "2"], "--num-cpus: only with --backend ray"),
     (SWEEP + ["--gpus-per-run", "0.5"], "--gpus-per-run: only with --backend ray"),
+    (SWEEP + ["--max-batch", "8"], "--max-batch: only with --backend batched"),
+    (SWEEP + ["--backend", "ray", "--max-batch", "8"], "--max-batch: only with --backend batched"),
+    (SWEEP[:2] + ["rl_cpu", "--recipes", "adam", "--results", os.path.join(TMP, "s2")], "no recipe of ['adam'] fits"),
     (SWEEP + ["--set", "width=x"], "`width` must be an integer"),
     (["sweep", "--presets", "demo", "--recipes", "adam", "--results", FILE], "exists and is not a directory"),
     (["plot"], "the following arguments are required: paths"),
     (["plot", "/nonexistent/isonb-runs"], "does not exist"),
     (["plot", EMPTY], "no finished runs under"),
     (["plot", EMPTY, "--last", "0"], "--last: must be a positive integer"),
+    (["plot", EMPTY, "--diverged", "ignore"], "argument --diverged: invalid choice: 'ignore'"),
+    (["migrate", "/nonexistent/isonb-runs"], "migrate: /nonexistent/isonb-runs does not exist"),
 ]
 if os.geteuid() != 0: CASES.append((["run", "--preset", "demo", "--results", os.path.join(RO, "x")], "not writable"))
 if not __import__("torch").cuda.is_available(): CASES.append((RUN + ["--set", "device=cuda"], "CUDA is not available"))
@@ -92,6 +109,7 @@ DEMO = [
     (["--smoke", "--set", "width=0", "--out", os.path.join(TMP, "d1")], "`width`"),
     (["--smoke", "--set", "bogus=1", "--out", os.path.join(TMP, "d2")], "unknown override 'bogus'"),
     (["--smoke", "--set", "stream.dataset=mnist", "--out", os.path.join(TMP, "d3")], "`root` is required"),
+    (["--smoke", "--set", "lr=1", "lr=2", "--out", os.path.join(TMP, "d4")], "--set: lr given more than once"),
     (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
 ]
 

@@ -1,4 +1,5 @@
-"""Damaged dataset files fail at load time with a one-line `DataFileError` that names the file (no network)."""
+"""Damaged dataset files fail at load time with a one-line `DataFileError` that names the file; bad arguments are named;
+the first-use unpack is safe to run concurrently (no network)."""
 import gzip
 import os
 import pickle
@@ -7,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from isonb.data import (DataFileError, debian_fashion_mnist, expected_files, idx_bytes, load_dataset, read_idx,
-                        write_cifar, write_mnist)
+from isonb.data import (DataFileError, debian_fashion_mnist, expected_files, flatten_images, idx_bytes, load_dataset,
+                        load_images, read_idx, take, write_cifar, write_mnist)
 
 RNG = np.random.default_rng(0)
 IMGS = RNG.integers(0, 256, (30, 28, 28), dtype=np.uint8)
@@ -176,4 +177,85 @@ def test_debian_unpack_names_the_damaged_source(tmp_path):
         debian_fashion_mnist(dest, src=src)
     assert str(e.value).startswith(f"{bad}: cannot be decompressed")
     raw = os.path.join(dest, "FashionMNIST", "raw")
-    assert not [f for f in os.listdir(raw) if f.endswith(".tmp")]        # no half-written file left behind
+    assert sorted(os.listdir(raw)) == ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"]   # the good ones whole, no temp file
+
+
+def _unpack_each(dests, src, barrier, q):
+    "In a child process: for each fresh `dest`, wait for the other children, then unpack into it; report each outcome."
+    out = []
+    for d in dests:
+        barrier.wait(timeout=60)
+        try:
+            debian_fashion_mnist(d, src=src)
+            out.append(None)
+        except Exception as e:                                          # reported to the parent, which fails the test
+            out.append(f"{type(e).__name__}: {e}")
+    q.put(out)
+
+
+def test_concurrent_first_use_of_debian_unpack(tmp_path):
+    "Three processes unpacking into the same fresh directory at once all succeed, and leave exactly the four files."
+    import multiprocessing as mp
+    src = os.path.join(write_mnist(str(tmp_path / "pkg"), "fashion_mnist", n_train=2000, n_test=500, gz=True),
+                       "FashionMNIST", "raw")                           # the package's layout: the four .gz files
+    dests = [str(tmp_path / f"home{i}") for i in range(6)]
+    ctx = mp.get_context("fork")
+    barrier, q = ctx.Barrier(3), ctx.Queue()
+    procs = [ctx.Process(target=_unpack_each, args=(dests, src, barrier, q)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    outcomes = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    errors = [e for o in outcomes for e in o if e]
+    assert not errors, f"{len(errors)} of {3 * len(dests)} unpacks failed: {errors[:3]}"
+    names = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+    for d in dests:
+        raw = os.path.join(d, "FashionMNIST", "raw")
+        assert sorted(os.listdir(raw)) == sorted(names)                 # no temporary file left behind
+        for f in names:
+            with open(os.path.join(raw, f), "rb") as a, gzip.open(os.path.join(src, f + ".gz")) as b:
+                assert a.read() == b.read(), f
+        X, y = load_dataset("fashion_mnist", d)
+        assert X.shape == (2000, 1, 28, 28)
+
+
+def test_debian_unpack_bad_arguments(tmp_path):
+    src = os.path.join(write_mnist(str(tmp_path / "pkg"), "fashion_mnist", gz=True), "FashionMNIST", "raw")
+    os.remove(os.path.join(src, "t10k-labels-idx1-ubyte.gz"))
+    with pytest.raises(FileNotFoundError, match=r"`src`=.* lacks t10k-labels-idx1-ubyte\.gz"):
+        debian_fashion_mnist(str(tmp_path / "a"), src=src)
+    with pytest.raises(FileNotFoundError, match=r"`src`=.* not found"):
+        debian_fashion_mnist(str(tmp_path / "a"), src=str(tmp_path / "nowhere"))
+    (tmp_path / "afile").write_text("x")
+    write_mnist(str(tmp_path / "pkg2"), "fashion_mnist", gz=True)
+    with pytest.raises(NotADirectoryError, match=r"`dest`=.*afile.*cannot hold"):
+        debian_fashion_mnist(str(tmp_path / "afile"), src=os.path.join(str(tmp_path / "pkg2"), "FashionMNIST", "raw"))
+
+
+BAD_ARGS = [                                    # (call, exception type, text the message must hold)
+    (lambda r: load_dataset("cifar10", r, train="test"), TypeError, "`train` must be True or False, got 'test'"),
+    (lambda r: load_dataset("cifar10", r, download="no"), TypeError, "`download` must be True or False, got 'no'"),
+    (lambda r: load_dataset("cifar10", 3), TypeError, "`root` must be a path"),
+    (lambda r: expected_files("mnist", None), TypeError, "`root` must be a path"),
+    (lambda r: write_cifar(r, n_train=0), ValueError, "`n_train` must be in [1, inf)"),
+    (lambda r: write_cifar(r, n_test=-1), ValueError, "`n_test` must be in [1, inf)"),
+    (lambda r: write_cifar(r, seed=-1), ValueError, "`seed` must be in [0, inf)"),
+    (lambda r: write_mnist(r, n_test=2.5), TypeError, "`n_test` must be an integer"),
+    (lambda r: write_mnist(r, gz="yes"), TypeError, "`gz` must be True or False, got 'yes'"),
+    (lambda r: load_images("mnist5k", 5, seed="x"), TypeError, "`seed` must be an integer"),
+    (lambda r: take(torch.zeros(5, 2), torch.zeros(4), 2, torch.Generator()), ValueError, "`X` has 5 examples, `y` has 4"),
+    (lambda r: take(torch.zeros(5, 2), torch.zeros(6), 2, torch.Generator()), ValueError, "`X` has 5 examples, `y` has 6"),
+    (lambda r: take(torch.zeros(5, 2), torch.zeros(5), 2, 0), TypeError, "`generator` must be a torch.Generator, got int"),
+    (lambda r: take([[1]] * 5, torch.zeros(5), 2, torch.Generator()), TypeError, "`X` must be a tensor, got list"),
+    (lambda r: flatten_images(torch.zeros(5)), ValueError, "`X` must have shape (N, ...) with at least 2 dims, got (5,)"),
+]
+
+
+@pytest.mark.parametrize("i", range(len(BAD_ARGS)))
+def test_bad_arguments_are_named(tmp_path, i):
+    call, exc, msg = BAD_ARGS[i]
+    root = write_cifar(str(tmp_path / "c"), n_train=3, n_test=3)
+    with pytest.raises(exc) as e:
+        call(root)
+    assert msg in str(e.value), str(e.value)

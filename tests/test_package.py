@@ -9,7 +9,7 @@ import torch.nn.functional as F
 import isonb
 from isonb.core import check_number
 from isonb.layers import GroupSort, MaxMin, bjorck, mlp, OrthoLinear
-from isonb.optim import AdamO, EXACT_ISO
+from isonb.adamo import AdamO
 from isonb.regularizers import isometry_penalty, isometry_grad, iso_param_groups, split_iso_params
 from isonb.testing import test_close, with_singular_values, tiny_classification
 
@@ -19,9 +19,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def test_version_and_modules():
     import importlib
     assert isonb.__version__ == "0.1.0"
-    for m in ("core", "testing", "results", "layers", "transformer", "architectures", "regularizers", "optim", "optimizers",
-              "demo", "data", "continual.methods", "continual.resets", "continual.recipes", "continual.runner",
-              "continual.sweeps", "continual.cli", "probes.entk", "probes.spectra"):
+    for m in ("core", "testing", "results", "stats", "data", "args", "layers", "transformer", "architectures", "regularizers",
+              "adamo", "optimizers", "demo", "continual.methods", "continual.resets", "continual.recipes", "continual.runner",
+              "continual.sweeps", "continual.ray", "continual.batched", "continual.analysis", "continual.cli", "probes.entk",
+              "probes.spectra", "rl.envs", "rl.ppo", "rl.continual"):
         importlib.import_module(f"isonb.{m}")
 
 
@@ -41,13 +42,13 @@ def _train(opt_fn, steps=100, dtype=torch.float32):
 def test_adamo_iso0_is_adam_bit_exact(foreach, wd):
     ref_cls = torch.optim.AdamW if wd else torch.optim.Adam
     ref = _train(lambda n: ref_cls(n.parameters(), lr=1e-2, weight_decay=wd, foreach=foreach))
-    got = _train(lambda n: AdamO(n.parameters(), lr=1e-2, weight_decay=wd, iso=0.0, foreach=foreach, **EXACT_ISO))
+    got = _train(lambda n: AdamO(n.parameters(), lr=1e-2, weight_decay=wd, iso=0.0, foreach=foreach))
     assert all(torch.equal(a, b) for a, b in zip(ref, got))
 
 
 def test_adamo_foreach_matches_single_float64():
-    a = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=False, **EXACT_ISO), dtype=torch.float64)
-    b = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=True, **EXACT_ISO), dtype=torch.float64)
+    a = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=False), dtype=torch.float64)
+    b = _train(lambda n: AdamO(n.parameters(), lr=1e-2, iso=0.05, foreach=True), dtype=torch.float64)
     for x, y in zip(a, b): test_close(x, y, eps=1e-12)
 
 
@@ -61,7 +62,7 @@ def test_isometry_grad_matches_autograd(shape):
 def test_one_adamo_step_is_eq20():
     W0, G = torch.randn(5, 3, dtype=torch.float64), torch.randn(5, 3, dtype=torch.float64)
     W = nn.Parameter(W0.clone()); W.grad = G.clone()
-    AdamO([W], lr=1e-2, iso=0.3, iso_lr=0.05, **EXACT_ISO).step()
+    AdamO([W], lr=1e-2, iso=0.3, iso_lr=0.05).step()
     r = 4 * W0 @ (W0.T @ W0 - torch.eye(3, dtype=torch.float64))
     test_close(W.detach(), W0 - 1e-2 * G / (G.abs() + 1e-8) - 0.05 * 0.3 * r, eps=1e-12)
 
@@ -69,9 +70,9 @@ def test_one_adamo_step_is_eq20():
 def test_state_dict_roundtrip_continues_identically():
     torch.manual_seed(0); net = mlp(8, 3, width=16, depth=2); X, y = tiny_classification(64, 8, 3)
     def step(n, o): o.zero_grad(); F.cross_entropy(n(X), y).backward(); o.step()
-    ref = copy.deepcopy(net); oref = AdamO(iso_param_groups(ref), lr=1e-2, iso=0.1)
+    ref = copy.deepcopy(net); oref = AdamO(iso_param_groups(ref), lr=1e-2, iso=0.1, iso_every=4)
     for _ in range(40): step(ref, oref)
-    a = copy.deepcopy(net); oa = AdamO(iso_param_groups(a), lr=1e-2, iso=0.1)
+    a = copy.deepcopy(net); oa = AdamO(iso_param_groups(a), lr=1e-2, iso=0.1, iso_every=4)
     for _ in range(25): step(a, oa)
     buf = io.BytesIO(); torch.save({"m": a.state_dict(), "o": oa.state_dict()}, buf); buf.seek(0); ck = torch.load(buf)
     b = copy.deepcopy(net); b.load_state_dict(ck["m"]); ob = AdamO(iso_param_groups(b)); ob.load_state_dict(ck["o"])
@@ -127,11 +128,11 @@ def test_demo_cli_smoke(tmp_path):
     r = subprocess.run([sys.executable, "-m", "isonb.demo", "--smoke", "--out", str(out)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "adamo_iso1_exact" in r.stdout and "last 5" in r.stdout
+    assert "adamo_every_step" in r.stdout and "last 5" in r.stdout
     for f in ("demo.csv", "summary.csv", "demo.png"): assert (out / f).stat().st_size > 0
     rows = (out / "demo.csv").read_text().strip().splitlines()
     assert len(rows) == 1 + 4 * 3
-    for rec in ("adam", "adamo", "adamo_iso1", "adamo_iso1_exact"): assert (out / "runs" / rec / "result.json").exists()
+    for rec in ("adam", "adamo_paper", "adamo", "adamo_every_step"): assert (out / "runs" / rec / "result.json").exists()
 
 
 def test_demo_cli_bad_dataset():

@@ -9,7 +9,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # 3 runs of the demo stream at a few seconds each: enough tasks that a kill lands in the middle of a run
 SET = ["stream.n_tasks=6", "stream.train_per_task=256", "stream.epochs_per_task=2", "width=64", "depth=2", "probe_size=32",
        "device=cpu", "record_steps=true"]
-ARGS = ["--presets", "demo", "--recipes", "adam", "adamo_iso1", "--seeds", "0", "1"]
+ARGS = ["--presets", "demo", "--recipes", "adam", "adamo", "--seeds", "0", "1"]
 
 
 def isonb(*args, timeout=600, **kw):

@@ -1,15 +1,18 @@
-"""Continual runner: a real SIGKILL mid-run, then --resume, ends bit-identical to an uninterrupted run."""
-import json
+"""Continual runner: a real SIGKILL mid-run, then --resume, ends bit-identical to an uninterrupted run, whatever the
+environment's thread settings."""
+import json, os
 import pytest
-from isonb.continual.runner import RunConfig, run, kill_and_resume, same_rows, CheckpointError
+from isonb.continual.runner import RunConfig, run, same_rows, CheckpointError
+from helpers import kill_and_resume
 from isonb.continual.sweeps import preset_config
 from isonb.continual.streams import StreamConfig
 
 
 def test_sigkill_then_resume_is_bit_identical(tmp_path):
     s = StreamConfig(kind="permuted", dataset="mnist5k", n_tasks=5, train_per_task=128, test_per_task=0, batch_size=16)
-    cfg = RunConfig(stream=s, recipe="adamo_iso1", width=32, depth=2, lr=1e-3, probe_size=32, device="cpu")
-    res = kill_and_resume(cfg, str(tmp_path))
+    cfg = RunConfig(stream=s, recipe="adamo", width=32, depth=2, lr=1e-3, probe_size=32, device="cpu")
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}   # the child's default threads
+    res = kill_and_resume(cfg, str(tmp_path), env=env)
     ref = run(cfg, progress=False)
     assert res["status"] == "complete" and len(res["rows"]) == 5
     assert same_rows(res["rows"], ref["rows"])
@@ -27,8 +30,8 @@ def test_presets_build_valid_configs():
     from isonb.continual.sweeps import PRESETS
     from isonb.continual.recipes import RECIPES
     for p in PRESETS:
-        for m in ("adam", "adamo_iso1"):
+        for m in (("rl_baseline", "rl_adamo") if p.startswith("rl_") else ("adam", "adamo")):
             c = preset_config(p, m, seed=1)
             assert c.stream.seed == 1 and c.recipe == m
-    assert {"adam", "adamo", "adamo_iso1", "adamo_iso1_exact", "cbp", "redo", "nap", "shrink_perturb", "l2_init", "head_reset",
+    assert {"adam", "adamo", "adamo_paper", "adamo_every_step", "adamo_paper_every_step", "cbp", "redo", "nap", "shrink_perturb", "l2_init", "head_reset",
             "groupsort"} <= set(RECIPES)

@@ -41,14 +41,25 @@ class Method:
         "Counters for logging (e.g. units replaced so far); not needed for resuming."
         return {}
 
-    def _check_setup(self):
-        if not getattr(self, "_is_setup", False):
-            raise RuntimeError(f"{type(self).__name__}: call setup(model, opt) before training or loading state")
-    def _check_keys(self, d: dict, keys):
-        if set(d) != set(keys): raise ValueError(f"{type(self).__name__}.load_state_dict: expected keys {sorted(keys)}, got {sorted(d)}")
-    def __repr__(self):
-        hp = getattr(self, "hparams", {})
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in hp.items())})"
+# %% ../../nbs/62_continual.methods.ipynb #1edfff0c
+def _check_setup(self):
+    if not getattr(self, "_is_setup", False):
+        raise RuntimeError(f"{type(self).__name__}: call setup(model, opt) before training or loading state")
+
+Method._check_setup = _check_setup
+
+# %% ../../nbs/62_continual.methods.ipynb #9ef6da22
+def _check_keys(self, d: dict, keys):
+    if set(d) != set(keys): raise ValueError(f"{type(self).__name__}.load_state_dict: expected keys {sorted(keys)}, got {sorted(d)}")
+
+Method._check_keys = _check_keys
+
+# %% ../../nbs/62_continual.methods.ipynb #84ac68a9
+def _method_repr(self):
+    hp = getattr(self, "hparams", {})
+    return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in hp.items())})"
+
+Method.__repr__ = _method_repr
 
 # %% ../../nbs/62_continual.methods.ipynb #687eba05
 class Compose(Method):
@@ -74,13 +85,26 @@ class Compose(Method):
     def on_task_start(self, model, opt, task):
         for m in self.methods:
             if m.needs_task_boundary: m.on_task_start(model, opt, task)
-    def state_dict(self): return {str(i): m.state_dict() for i, m in enumerate(self.methods)}
-    def load_state_dict(self, d):
-        self._check_setup(); self._check_keys(d, [str(i) for i in range(len(self.methods))])
-        for i, m in enumerate(self.methods): m.load_state_dict(d[str(i)])
-    def stats(self): return {f"{i}.{k}": v for i, m in enumerate(self.methods) for k, v in m.stats().items()}
     def __repr__(self): return f"Compose({', '.join(map(repr, self.methods))})"
 
+# %% ../../nbs/62_continual.methods.ipynb #c94c10dc
+def _compose_state_dict(self): return {str(i): m.state_dict() for i, m in enumerate(self.methods)}
+
+Compose.state_dict = _compose_state_dict
+
+# %% ../../nbs/62_continual.methods.ipynb #b9179626
+def _compose_load_state_dict(self, d):
+    self._check_setup(); self._check_keys(d, [str(i) for i in range(len(self.methods))])
+    for i, m in enumerate(self.methods): m.load_state_dict(d[str(i)])
+
+Compose.load_state_dict = _compose_load_state_dict
+
+# %% ../../nbs/62_continual.methods.ipynb #d60469d1
+def _compose_stats(self): return {f"{i}.{k}": v for i, m in enumerate(self.methods) for k, v in m.stats().items()}
+
+Compose.stats = _compose_stats
+
+# %% ../../nbs/62_continual.methods.ipynb #5d1bd118
 def compose(*methods: Method) -> Compose:
     "Combine several methods into one (see `Compose`)."
     return Compose(*methods)
@@ -97,6 +121,7 @@ def train_step(model: nn.Module, opt: torch.optim.Optimizer, method: Method, los
     method.after_step(model, opt, x)
     return pen, gn
 
+# %% ../../nbs/62_continual.methods.ipynb #45ae8af7
 def supervised_step(model: nn.Module, opt: torch.optim.Optimizer, method: Method, x: Tensor, y: Tensor,
                     loss_fn=F.cross_entropy) -> tuple[Tensor, Tensor]:
     "Forward `x`, `train_step` on `loss_fn(model(x), y)`; returns the detached task loss and logits (which predate the update)."
@@ -109,6 +134,7 @@ def supervised_step(model: nn.Module, opt: torch.optim.Optimizer, method: Method
 def _hidden_weights(model: nn.Module, include_head: bool) -> list[Tensor]:
     return list(split_iso_params(model, include_head=include_head)[0].values())
 
+# %% ../../nbs/62_continual.methods.ipynb #874e6e37
 class _Coupled(Method):
     "A coupled penalty λ·R over weights recorded at `setup`; λ = 0 returns 0. (the mechanism-off reduction is exact)."
     def __init__(self, lam: float, include_head: bool):
@@ -123,12 +149,14 @@ class _Coupled(Method):
         self._check_setup()
         return self.lam * self._value() if self.lam else 0.0
 
+# %% ../../nbs/62_continual.methods.ipynb #33d41e9d
 class L2Reg(_Coupled):
     "Coupled L2: λ Σ‖W‖²_F over every weight matrix (the head too unless `include_head=False`)."
     def __init__(self, lam: float = 1e-4, include_head: bool = True):
         super().__init__(lam, include_head); self.hparams = dict(lam=lam, include_head=include_head)
     def _value(self): return l2_penalty(self.weights)
 
+# %% ../../nbs/62_continual.methods.ipynb #3cbbbfff
 class L2InitReg(_Coupled):
     "L2-Init (Kumar et al.): λ Σ‖θ − θ₀‖² over all parameters (`params='hidden'`: the hidden weights), θ₀ at `setup`."
     def __init__(self, lam: float = 1e-3, params: str = "all"):
@@ -143,6 +171,7 @@ class L2InitReg(_Coupled):
         if len(d["init"]) != len(self.reg.init): raise ValueError("L2InitReg.load_state_dict: parameter count differs")
         self.reg.init = [t.to(p0.device, p0.dtype).clone() for t, p0 in zip(d["init"], self.reg.init)]
 
+# %% ../../nbs/62_continual.methods.ipynb #4b3eb891
 class ParsevalReg(_Coupled):
     "Parseval regularisation (Chung et al.): λ Σ‖WWᵀ − sI‖²_F over the hidden weights, λ × (ref_width/width)² if `ref_width`."
     def __init__(self, lam: float = 1e-3, s: float = 1.0, include_head: bool = False, ref_width: int | None = None):
@@ -159,6 +188,7 @@ class ParsevalReg(_Coupled):
         return self.lam_eff * self._value() if self.lam_eff else 0.0
     def _value(self): return sum(parseval_penalty(W, self.s) for W in self.weights)
 
+# %% ../../nbs/62_continual.methods.ipynb #96ba7664
 class SpectralReg(_Coupled):
     "Spectral regularisation (Lewandowski et al.): λ Σ(σ_max(W)^k − 1)², one persistent power-iteration step per call."
     def __init__(self, lam: float = 1e-3, k: float = 2.0, iters: int = 1, include_head: bool = True, seed: int | None = None):
@@ -176,6 +206,7 @@ class SpectralReg(_Coupled):
         self._check_setup(); self._check_keys(d, ["v"])
         self.sp.v = [t.to(v.device, v.dtype).clone() for t, v in zip(d["v"], self.sp.v)]
 
+# %% ../../nbs/62_continual.methods.ipynb #b0005e76
 class IsoCoupledReg(_Coupled):
     "The isometry penalty of Eq. 16 added to the loss (coupled): λ Σ R_iso(W) over the hidden weights."
     def __init__(self, lam: float = 1e-3, include_head: bool = False):

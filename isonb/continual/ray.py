@@ -6,8 +6,7 @@
 from __future__ import annotations
 import json, logging, math, os, socket, sys, time
 from ..core import check_number
-from .runner import RunConfig
-from .sweeps import run_one
+from .runner import RunConfig, run_one
 
 # %% auto #0
 __all__ = ['ray_sweep']
@@ -26,63 +25,66 @@ def _reachable(address: str, timeout: float) -> None:
     except OSError as e: raise ValueError(f"--address {address}: no Ray cluster answered within {timeout:g} s ({e})") from None
 
 def _run_task(cfg_dict: dict, d: str, threads: int) -> dict:
-    "The body of one Ray task: pin torch's threads, then run (or resume, or skip) the run in directory `d`."
-    import torch
-    torch.set_num_threads(threads)
-    return run_one(RunConfig.from_dict(cfg_dict), d)
+    "The body of one Ray task: run (or resume, or skip) the run in directory `d` with `threads` CPU threads (its share)."
+    return run_one(RunConfig.from_dict({**cfg_dict, "threads": threads}), d)
 
 def _check_resources(num_cpus, cpus_per_run, gpus_per_run):
     if num_cpus is not None: check_number("--num-cpus", num_cpus, low=1, integer=True)
     check_number("--cpus-per-run", cpus_per_run, low=0, low_open=True)
     check_number("--gpus-per-run", gpus_per_run, low=0)
 
+# %% ../../nbs/63b_continual.ray.ipynb #00a8280b
+def _start(address, num_cpus, connect_timeout) -> bool:
+    "Connect to the Ray cluster at `address`, or start a local one of `num_cpus` CPUs; True if this call started it."
+    ray = _need_ray()
+    if address is not None and num_cpus is not None: raise ValueError("--num-cpus sizes a local cluster; it cannot be used with --address")
+    if address not in (None, "auto"): _reachable(address, connect_timeout)
+    if ray.is_initialized(): return False
+    # A new local cluster turns Ray's token authentication on and announces it on stderr; the CLI's
+    # contract is one line per error, so that notice goes to Ray's own log level, not to the user.
+    logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
+    try: ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    except ConnectionError as e: raise ValueError(f"--address {address}: {' '.join(str(e).split())}") from None
+    return True
+
+# %% ../../nbs/63b_continual.ray.ipynb #a6e3fdc2
+def _collect(ray, refs: dict, jobs: list[dict], slots: int, progress: bool) -> list[dict]:
+    "Wait for every task of `refs` ({ref: job index}); one status row per job, a task that failed after its retries as an error."
+    from tqdm.auto import tqdm
+    rows, failed, pending = [None] * len(jobs), 0, list(refs)
+    bar = tqdm(total=len(jobs), disable=not progress, desc="runs", unit="run")
+    try:
+        while pending:
+            bar.set_postfix(running=min(len(pending), slots), failed=failed)
+            done, pending = ray.wait(pending, num_returns=1, timeout=None)
+            for ref in done:
+                i, j = refs[ref], jobs[refs[ref]]
+                try: st = ray.get(ref)
+                except Exception as e:                           # the task failed even after its retries
+                    st = dict(status=f"error: {type(e).__name__}: {' '.join(str(e).split())[:300]}", skipped=False,
+                              log="Ray's worker logs (worker-*.err under /tmp/ray/session_latest/logs on the machine that ran it)")
+                failed += st["status"].startswith("error")
+                rows[i] = dict(preset=j["preset"], recipe=j["recipe"], seed=j["seed"], dir=j["dir"], **st); bar.update(1)
+    except KeyboardInterrupt:
+        for ref in pending: ray.cancel(ref, force=True)
+        raise
+    finally: bar.set_postfix(running=0, failed=failed); bar.close()
+    return rows
+
 # %% ../../nbs/63b_continual.ray.ipynb #b409b14b
 def ray_sweep(jobs: list[dict], address: str | None = None, num_cpus: int | None = None, cpus_per_run: float = 1.0,
               gpus_per_run: float = 0.0, max_retries: int = 3, progress: bool = True, connect_timeout: float = 10.0) -> list[dict]:
     "Run the sweep `jobs` (from `sweep_configs`) as Ray tasks; one status row per run, in the order of `jobs`."
     _check_resources(num_cpus, cpus_per_run, gpus_per_run); check_number("max_retries", max_retries, low=0, integer=True)
-    ray = _need_ray()
-    if address is not None and num_cpus is not None: raise ValueError("--num-cpus sizes a local cluster; it cannot be used with --address")
-    if address not in (None, "auto"): _reachable(address, connect_timeout)
-    started = not ray.is_initialized()
-    if started:
-        # A new local cluster turns Ray's token authentication on and announces it on stderr; the CLI's
-        # contract is one line per error, so that notice goes to Ray's own log level, not to the user.
-        logging.getLogger("ray._private.authentication").setLevel(logging.ERROR)
-        try: ray.init(address=address, num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        except ConnectionError as e: raise ValueError(f"--address {address}: {' '.join(str(e).split())}") from None
+    ray, started = _need_ray(), _start(address, num_cpus, connect_timeout)
     try:
         res = ray.cluster_resources()
-        if gpus_per_run > 0 and res.get("GPU", 0) == 0:
-            raise ValueError(f"--gpus-per-run {gpus_per_run:g}: the Ray cluster has no GPU")
+        if gpus_per_run > 0 and res.get("GPU", 0) == 0: raise ValueError(f"--gpus-per-run {gpus_per_run:g}: the Ray cluster has no GPU")
         if cpus_per_run > res.get("CPU", 0):
             raise ValueError(f"--cpus-per-run {cpus_per_run:g}: the Ray cluster has only {res.get('CPU', 0):g} CPUs")
-        task = ray.remote(_run_task).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=max_retries,
-                                             retry_exceptions=False)
+        task = ray.remote(_run_task).options(num_cpus=cpus_per_run, num_gpus=gpus_per_run, max_retries=max_retries, retry_exceptions=False)
         threads = max(1, int(cpus_per_run))
         refs = {task.remote(j["cfg"].to_dict(), os.path.abspath(j["dir"]), threads): i for i, j in enumerate(jobs)}
-        rows, failed, pending = [None] * len(jobs), 0, list(refs)
-        slots = max(1, int(res.get("CPU", 1) // cpus_per_run))
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(jobs), disable=not progress, desc="runs", unit="run")
-        try:
-            while pending:
-                bar.set_postfix(running=min(len(pending), slots), failed=failed)
-                done, pending = ray.wait(pending, num_returns=1, timeout=None)
-                for ref in done:
-                    i, j = refs[ref], jobs[refs[ref]]
-                    try: st = ray.get(ref)
-                    except Exception as e:                       # the task failed even after its retries
-                        st = dict(status=f"error: {type(e).__name__}: {' '.join(str(e).split())[:300]}", skipped=False,
-                                  log="Ray's worker logs (worker-*.err under /tmp/ray/session_latest/logs on the machine that ran it)")
-                    failed += st["status"].startswith("error")
-                    rows[i] = dict(preset=j["preset"], recipe=j["recipe"], seed=j["seed"], dir=j["dir"], **st)
-                    bar.update(1)
-        except KeyboardInterrupt:
-            for ref in pending: ray.cancel(ref, force=True)
-            raise
-        finally:
-            bar.set_postfix(running=0, failed=failed); bar.close()
-        return rows
+        return _collect(ray, refs, jobs, max(1, int(res.get("CPU", 1) // cpus_per_run)), progress)
     finally:
         if started: ray.shutdown()

@@ -10,13 +10,13 @@ import torch
 import torch.nn as nn
 from ..core import check_choice
 from ..architectures import ARCHS, make_model
-from ..optim import AdamO, FAST_ISO, EXACT_ISO
+from ..adamo import AdamO
 from ..optimizers import OPTIMIZERS, make_optimizer, AdamPerElement
 from .methods import Method, compose, L2Reg, L2InitReg, ParsevalReg, SpectralReg, IsoCoupledReg
 from .resets import ShrinkPerturb, CBP, ReDo, NaP, HeadReset
 
 # %% auto #0
-__all__ = ['METHODS', 'RECIPES', 'make_method', 'Recipe', 'build_training', 'build_recipe']
+__all__ = ['METHODS', 'ISO_OPTIMIZERS', 'RECIPES', 'RECIPE_RENAMES', 'make_method', 'Recipe', 'build_training', 'build_recipe']
 
 # %% ../../nbs/62b_continual.recipes.ipynb #99dd6447
 METHODS = {"none": Method, "l2": L2Reg, "l2_init": L2InitReg, "parseval": ParsevalReg, "spectral": SpectralReg,
@@ -35,7 +35,7 @@ def make_method(name: str, **kw) -> Method:
 # %% ../../nbs/62b_continual.recipes.ipynb #22581b11
 @dataclass(frozen=True)
 class Recipe:
-    "An architecture, an optimizer and methods, with their keyword arguments; `doc` says what the recipe is."
+    "An architecture, an optimizer and methods, with their keyword arguments, and the trainer that runs it; `doc` says what it is."
     arch: str
     opt: str
     arch_kw: dict = field(default_factory=dict)
@@ -43,18 +43,32 @@ class Recipe:
     methods: tuple = ()
     method_kw: dict = field(default_factory=dict)
     doc: str = ""
+    trainer: str = "supervised"
 
-def _adamo(iso1: bool, exact: bool, **kw) -> dict:
-    return dict(**(dict(iso_lr=1.0) if iso1 else {}), **(EXACT_ISO if exact else FAST_ISO), **kw)
+ISO_OPTIMIZERS = ("adamo", "muono")      # the optimizers that take AdamO's (λ, γ_iso): `iso`, `iso_lr`
 
+# %% ../../nbs/62b_continual.recipes.ipynb #59fefe8c
+def _adamo(gamma_iso_one: bool, every: int, **kw) -> dict:
+    "AdamO arguments: λ = 1e-3 unless `kw` says otherwise, γ_iso = 1 (c = λ) or γ (the paper's), `iso_every`."
+    return dict(iso=1e-3, **(dict(iso_lr=1.0) if gamma_iso_one else {}), iso_every=every, **kw)
+
+def _adamo_family(prefix: str, arch: str, what: str) -> dict:
+    "The four AdamO recipes on `arch`: c = 1e-3 or the paper's γ_iso = γ, amortised or every step."
+    out = {}
+    for paper in (False, True):
+        for every in (16, 1):
+            name = prefix + ("_paper" if paper else "") + ("_every_step" if every == 1 else "")
+            c = "λ = 1e-3, γ_iso = γ (the paper's; c = γ·1e-3)" if paper else "c = 1e-3 (λ = 1e-3, γ_iso = 1)"
+            out[name] = Recipe(arch, "adamo", opt_kw=_adamo(not paper, every),
+                               doc=f"{what} + AdamO, {c}, " + ("every step" if every == 1 else "amortised (iso_every=16)"))
+    return out
+
+# %% ../../nbs/62b_continual.recipes.ipynb #a96f789f
 RECIPES: dict[str, Recipe] = {
     "sgd": Recipe("relu_mlp", "sgd", doc="plain SGD"),
     "adam": Recipe("relu_mlp", "adam", doc="Adam, the baseline"),
     "adamw": Recipe("relu_mlp", "adamw", opt_kw=dict(weight_decay=1e-2), doc="AdamW, decoupled weight decay 0.01"),
-    "adamo": Recipe("relu_mlp", "adamo", opt_kw=_adamo(False, False), doc="AdamO, γ_iso = γ (the paper's default), FAST_ISO"),
-    "adamo_exact": Recipe("relu_mlp", "adamo", opt_kw=_adamo(False, True), doc="AdamO, γ_iso = γ, the exact step"),
-    "adamo_iso1": Recipe("relu_mlp", "adamo", opt_kw=_adamo(True, False), doc="AdamO, γ_iso = 1 (c = λ), FAST_ISO"),
-    "adamo_iso1_exact": Recipe("relu_mlp", "adamo", opt_kw=_adamo(True, True), doc="AdamO, γ_iso = 1, the exact step"),
+    **_adamo_family("adamo", "relu_mlp", "ReLU MLP"),
     "l2": Recipe("relu_mlp", "adam", methods=("l2",), doc="Adam + coupled L2"),
     "l2_init": Recipe("relu_mlp", "adam", methods=("l2_init",), doc="Adam + L2-Init (Kumar et al.)"),
     "parseval": Recipe("relu_mlp", "adam", arch_kw=dict(gain=2 ** 0.5), methods=("parseval",),
@@ -68,26 +82,36 @@ RECIPES: dict[str, Recipe] = {
     "head_reset": Recipe("relu_mlp", "adam", methods=("head_reset",), doc="Adam + head re-init at every task boundary"),
     "crelu": Recipe("crelu_mlp", "adam", doc="CReLU network at equal parameter count, Adam"),
     "groupsort": Recipe("groupsort_mlp", "adam", doc="GroupSort network, plain Adam (the control)"),
-    "groupsort_adamo": Recipe("groupsort_mlp", "adamo", opt_kw=_adamo(False, False), doc="GroupSort + AdamO, γ_iso = γ"),
-    "groupsort_adamo_exact": Recipe("groupsort_mlp", "adamo", opt_kw=_adamo(False, True), doc="GroupSort + AdamO, γ_iso = γ, exact"),
-    "groupsort_adamo_iso1": Recipe("groupsort_mlp", "adamo", opt_kw=_adamo(True, False), doc="GroupSort + AdamO, γ_iso = 1"),
-    "groupsort_adamo_iso1_exact": Recipe("groupsort_mlp", "adamo", opt_kw=_adamo(True, True), doc="GroupSort + AdamO, γ_iso = 1, exact"),
+    **_adamo_family("groupsort_adamo", "groupsort_mlp", "GroupSort MLP"),
     "ortho_groupsort": Recipe("ortho_groupsort_mlp", "adam", doc="hard-orthogonal (Björck) GroupSort network, Adam"),
-    # continual RL (72_rl.continual): separate actor and critic MLPs, heads never penalised
-    "rl_baseline": Recipe("actor_critic", "adam", arch_kw=dict(act="relu", bias=True), doc="ReLU actor-critic, Adam"),
-    "rl_adamo": Recipe("actor_critic", "adamo", arch_kw=dict(act="groupsort", bias=False), opt_kw=dict(iso=0.05, **EXACT_ISO),
-                       doc="GroupSort actor-critic without biases, AdamO (the authors' RL arm, λ = 0.05, γ_iso = γ)"),
-    "rl_adamo_relu": Recipe("actor_critic", "adamo", arch_kw=dict(act="relu", bias=False), opt_kw=dict(iso=0.05, **EXACT_ISO),
-                            doc="ReLU actor-critic without biases, AdamO"),
-    "rl_adamo_iso1": Recipe("actor_critic", "adamo", arch_kw=dict(act="groupsort", bias=False),
-                            opt_kw=dict(iso=0.05, iso_lr=1.0, **EXACT_ISO), doc="as rl_adamo with γ_iso = 1"),
-    "rl_l2init": Recipe("actor_critic", "adam", arch_kw=dict(act="relu", bias=True), methods=("l2_init",),
+    "muon": Recipe("relu_mlp", "muon", doc="Muon on the hidden matrices, AdamW on the rest (one lr: match_rms_adamw)"),
+    "muono": Recipe("relu_mlp", "muono", opt_kw=_adamo(True, 16), doc="MuonO: muon + AdamO's decoupled isometry step, c = 1e-3, amortised"),
+}
+
+# %% ../../nbs/62b_continual.recipes.ipynb #71b44cff
+_RL_RELU = dict(act="relu", bias=True)
+RECIPES.update({
+    "rl_baseline": Recipe("actor_critic", "adam", arch_kw=_RL_RELU, trainer="ppo", doc="ReLU actor-critic, Adam"),
+    "rl_adamo": Recipe("actor_critic", "adamo", arch_kw=dict(act="groupsort", bias=False), opt_kw=dict(iso=0.05, iso_every=1), trainer="ppo",
+                       doc="GroupSort actor-critic without biases, AdamO every step (the authors' RL arm: λ = 0.05, γ_iso = γ)"),
+    "rl_adamo_relu": Recipe("actor_critic", "adamo", arch_kw=dict(act="relu", bias=False), opt_kw=dict(iso=0.05, iso_every=1), trainer="ppo",
+                            doc="ReLU actor-critic without biases, AdamO as rl_adamo"),
+    "rl_adamo_strong": Recipe("actor_critic", "adamo", arch_kw=dict(act="groupsort", bias=False), trainer="ppo",
+                              opt_kw=dict(iso=0.05, iso_lr=1.0, iso_every=1), doc="as rl_adamo with γ_iso = 1 (c = λ = 0.05)"),
+    "rl_l2init": Recipe("actor_critic", "adam", arch_kw=_RL_RELU, methods=("l2_init",), trainer="ppo",
                         method_kw=dict(l2_init=dict(lam=1e-3, params="hidden")), doc="ReLU actor-critic, Adam + L2-Init on the hidden weights"),
     "rl_nap": Recipe("actor_critic", "adam", arch_kw=dict(act="relu", bias=False, norm="layernorm_noaffine"), methods=("nap",),
-                     method_kw=dict(nap=dict(include_head=False)), doc="LayerNorm actor-critic, Adam + NaP (heads not projected)"),
-    "rl_spectral": Recipe("actor_critic", "adam", arch_kw=dict(act="relu", bias=True), methods=("spectral",),
+                     method_kw=dict(nap=dict(include_head=False)), trainer="ppo", doc="LayerNorm actor-critic, Adam + NaP (heads not projected)"),
+    "rl_spectral": Recipe("actor_critic", "adam", arch_kw=_RL_RELU, methods=("spectral",), trainer="ppo",
                           method_kw=dict(spectral=dict(lam=1e-3, include_head=False, seed=0)), doc="ReLU actor-critic, Adam + spectral"),
-}
+})
+
+# %% ../../nbs/62b_continual.recipes.ipynb #972d8074
+RECIPE_RENAMES: dict[str, str] = {            # schema-1 name -> today's name (same configuration)
+    "adamo": "adamo_paper", "adamo_exact": "adamo_paper_every_step", "adamo_iso1": "adamo", "adamo_iso1_exact": "adamo_every_step",
+    "groupsort_adamo": "groupsort_adamo_paper", "groupsort_adamo_exact": "groupsort_adamo_paper_every_step",
+    "groupsort_adamo_iso1": "groupsort_adamo", "groupsort_adamo_iso1_exact": "groupsort_adamo_every_step",
+    "rl_adamo_iso1": "rl_adamo_strong"}
 
 # %% ../../nbs/62b_continual.recipes.ipynb #f1822c27
 def build_training(recipe: str, model: nn.Module, lr: float, iso: float | None = None, iso_lr: float | None = None,
@@ -96,7 +120,7 @@ def build_training(recipe: str, model: nn.Module, lr: float, iso: float | None =
     check_choice("recipe", recipe, RECIPES); r = RECIPES[recipe]
     kw = {**r.opt_kw, **(opt_kw or {})}
     if iso is not None or iso_lr is not None:
-        if r.opt != "adamo": raise ValueError(f"`iso`/`iso_lr` override AdamO's λ and γ_iso, but recipe {recipe!r} uses {r.opt!r}")
+        if r.opt not in ISO_OPTIMIZERS: raise ValueError(f"`iso`/`iso_lr` override AdamO's λ and γ_iso, but recipe {recipe!r} uses {r.opt!r}")
         if iso is not None: kw["iso"] = iso
         if iso_lr is not None: kw["iso_lr"] = iso_lr
     mkw = {m: dict(v) for m, v in r.method_kw.items()}
@@ -111,13 +135,14 @@ def build_training(recipe: str, model: nn.Module, lr: float, iso: float | None =
     method.setup(model, opt)
     return opt, method
 
+# %% ../../nbs/62b_continual.recipes.ipynb #303a9b7c
 def build_recipe(recipe: str, in_dim, n_out: int, width: int, depth: int, lr: float, device="cpu", arch: str | None = None,
                  arch_kw: dict | None = None, **overrides):
     "Model (from `ARCHS`; `arch` replaces the recipe's), optimizer and method of `recipe`; seed torch before calling."
     check_choice("recipe", recipe, RECIPES); r = RECIPES[recipe]
     if arch is None and r.arch not in ARCHS:
         raise ValueError(f"recipe {recipe!r} is for architecture {r.arch!r}, which is not a key of ARCHS "
-                         "(RL recipes are built by isonb.rl.continual)")
+                         f"(its trainer {r.trainer!r} builds it: 72_rl.continual)")
     a = r.arch if arch is None else arch
     akw = {**(r.arch_kw if arch is None else {k: v for k, v in r.arch_kw.items() if k in ARCHS[a].kwargs}), **(arch_kw or {})}
     model = make_model(a, in_dim, n_out, width=width, depth=depth, **akw).to(device)

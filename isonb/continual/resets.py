@@ -19,9 +19,7 @@ from .methods import Method, _hidden_weights
 # %% auto #0
 __all__ = ['draw_init', 'ShrinkPerturb', 'UnitLayer', 'find_units', 'reset_units', 'CBP', 'ReDo', 'NaP', 'HeadReset']
 
-# %% ../../nbs/62a_continual.resets.ipynb #011e93a1
-_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
-
+# %% ../../nbs/62a_continual.resets.ipynb #86ddb414
 def _draw(gen: torch.Generator, fn):
     "Run `fn()` with torch's global CPU RNG replaced by `gen` (advanced by what `fn` draws); the global RNG is untouched."
     with torch.random.fork_rng(devices=[]):
@@ -29,6 +27,9 @@ def _draw(gen: torch.Generator, fn):
         out = fn()
         gen.set_state(torch.get_rng_state())
     return out
+
+# %% ../../nbs/62a_continual.resets.ipynb #011e93a1
+_WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 def draw_init(layer: nn.Module, init: str, gain: float, gen: torch.Generator) -> tuple[Tensor, Tensor | None]:
     "A fresh CPU draw (weight, bias or None) of `layer`'s init distribution `init` (× `gain`), from generator `gen`."
@@ -49,6 +50,7 @@ def draw_init(layer: nn.Module, init: str, gain: float, gen: torch.Generator) ->
         return w, b
     return _draw(gen, fn)
 
+# %% ../../nbs/62a_continual.resets.ipynb #b03421a6
 def _resolve_init(model: nn.Module, init: str | None, gain: float | None) -> tuple[str, float]:
     if init is None:
         spec = getattr(model, "isonb_init", None)
@@ -59,6 +61,7 @@ def _resolve_init(model: nn.Module, init: str | None, gain: float | None) -> tup
     check_choice("init", init, _INIT_KINDS)
     return init, check_number("gain", 1.0 if gain is None else gain, low=0)
 
+# %% ../../nbs/62a_continual.resets.ipynb #bcf18035
 def _make_gen(seed: int | None) -> torch.Generator:
     return torch.Generator().manual_seed(torch.initial_seed() if seed is None else seed)
 
@@ -81,6 +84,7 @@ def _fresh_params(model: nn.Module, init: str, gain: float, gen: torch.Generator
         for pname, p in own.items(): fresh[id(p)] = vals[pname]
     return [fresh[id(p)] for p in model.parameters()]
 
+# %% ../../nbs/62a_continual.resets.ipynb #d0e153df
 class ShrinkPerturb(Method):
     "Shrink & Perturb: θ ← shrink·θ + sigma·ε after every `every`-th step, ε from the init distribution or N(0, 1)."
     def __init__(self, shrink: float = 1 - 1e-4, sigma: float = 1e-4, every: int = 1, noise: str = "init",
@@ -94,22 +98,26 @@ class ShrinkPerturb(Method):
         self.init_, self.gain_ = _resolve_init(model, self.init, self.gain) if self.noise == "init" else (None, None)
         self.gen, self.t, self._is_setup = _make_gen(self.seed), 0, True
         if self.noise == "init": _fresh_params(model, self.init_, self.gain_, torch.Generator())   # fail early on unknown layers
-    @torch.no_grad()
-    def after_step(self, model, opt, x):
-        self._check_setup(); self.t += 1
-        if self.t % self.every or (self.shrink == 1 and self.sigma == 0): return
-        params = list(model.parameters())
-        if self.sigma == 0:
-            for p in params: p.mul_(self.shrink)
-            return
-        if self.noise == "init": eps = _fresh_params(model, self.init_, self.gain_, self.gen)
-        else: eps = [torch.randn(p.shape, generator=self.gen, dtype=p.dtype) for p in params]
-        for p, e in zip(params, eps):
-            p.mul_(self.shrink)
-            if e is not None: p.add_(e.to(p.device), alpha=self.sigma)
     def state_dict(self): return {"gen": self.gen.get_state(), "t": self.t}
     def load_state_dict(self, d):
         self._check_setup(); self._check_keys(d, ["gen", "t"]); self.gen.set_state(d["gen"]); self.t = int(d["t"])
+
+# %% ../../nbs/62a_continual.resets.ipynb #8a6eb14b
+@torch.no_grad()
+def _sp_after_step(self, model, opt, x):
+    self._check_setup(); self.t += 1
+    if self.t % self.every or (self.shrink == 1 and self.sigma == 0): return
+    params = list(model.parameters())
+    if self.sigma == 0:
+        for p in params: p.mul_(self.shrink)
+        return
+    if self.noise == "init": eps = _fresh_params(model, self.init_, self.gain_, self.gen)
+    else: eps = [torch.randn(p.shape, generator=self.gen, dtype=p.dtype) for p in params]
+    for p, e in zip(params, eps):
+        p.mul_(self.shrink)
+        if e is not None: p.add_(e.to(p.device), alpha=self.sigma)
+
+ShrinkPerturb.after_step = _sp_after_step
 
 # %% ../../nbs/62a_continual.resets.ipynb #c529b433
 _ELEMENTWISE = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid, nn.ELU, nn.GELU, nn.SiLU, nn.Softplus, nn.Identity)
@@ -135,11 +143,9 @@ class UnitLayer:
         "View of a tensor shaped like `next.weight` as (n_next, n_units, rest): [:, i] is unit i's outgoing slice."
         return t.view(t.shape[0], self.n_units, -1)
 
-def find_units(model: nn.Module) -> list[UnitLayer]:
-    "The (layer, [LayerNorm], activation, next layer) triples of an `nn.Sequential` on which unit resets act."
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(f"unit-based methods need an nn.Sequential (as make_model / isonb.layers.mlp build), got {type(model).__name__}")
-    mods = list(model)
+# %% ../../nbs/62a_continual.resets.ipynb #80f2343a
+def _check_unit_modules(mods: list) -> None:
+    "Raise for a hard-orthogonal layer or a module with parameters that is neither a Linear/Conv layer nor a LayerNorm."
     for i, m in enumerate(mods):
         if isinstance(m, _WEIGHTED) and nn.utils.parametrize.is_parametrized(m) or isinstance(m, OrthoLinear):
             raise ValueError(f"model[{i}] ({type(m).__name__}) is hard-orthogonal; resetting its rows would break the "
@@ -147,6 +153,14 @@ def find_units(model: nn.Module) -> list[UnitLayer]:
         if not isinstance(m, _WEIGHTED + (nn.LayerNorm,)) and any(True for _ in m.parameters()):
             raise ValueError(f"model[{i}] ({type(m).__name__}) has parameters but is neither a Linear/Conv layer nor a "
                              "LayerNorm; unit-based methods do not know how to reset it")
+
+# %% ../../nbs/62a_continual.resets.ipynb #68c613c6
+def find_units(model: nn.Module) -> list[UnitLayer]:
+    "The (layer, [LayerNorm], activation, next layer) triples of an `nn.Sequential` on which unit resets act."
+    if not isinstance(model, nn.Sequential):
+        raise TypeError(f"unit-based methods need an nn.Sequential (as make_model / isonb.layers.mlp build), got {type(model).__name__}")
+    mods = list(model)
+    _check_unit_modules(mods)
     idx = [i for i, m in enumerate(mods) if isinstance(m, _WEIGHTED)]
     units, acts = [], set()
     for a, b in zip(idx, idx[1:]):
@@ -177,12 +191,14 @@ def find_units(model: nn.Module) -> list[UnitLayer]:
         units.append(UnitLayer(lay, norm, act, nxt, span, a))
     return units
 
+# %% ../../nbs/62a_continual.resets.ipynb #57d0978a
 def _zero_state(opt, p: Tensor, dim: int, idx: Tensor, view=None) -> None:
     "In-place zero of entries `idx` along `dim` of every optimizer state tensor of `p` with `p`'s shape (through `view`)."
     if opt is None: return
     for v in opt.state.get(p, {}).values():
         if isinstance(v, Tensor) and v.shape == p.shape: (v if view is None else view(v)).index_fill_(dim, idx, 0)
 
+# %% ../../nbs/62a_continual.resets.ipynb #0898a118
 @torch.no_grad()
 def reset_units(ul: UnitLayer, idx: Tensor, opt, init: str, gain: float, gen: torch.Generator,
                 fold: Tensor | None = None) -> None:
@@ -231,26 +247,40 @@ class _UnitMethod(Method):
         for h in getattr(self, "_hooks", []): h.remove()
         self._hooks = []
 
-    def _recording(self) -> bool: return self._forcing or (self._capture_train and torch.is_grad_enabled())
-    def _pre_hook(self, mod, args):
-        if mod is self._model and self._recording():
-            self._cap_x, self._cap = (args[0] if args else None), [None] * len(self.units)
-    def _act_hook(self, i, mod, args, out):
-        if mod is not self.units[i].act or not self._recording(): return
-        h = out.detach()
-        dims = tuple(d for d in range(h.dim()) if d != self.units[i].unit_dim % h.dim())
-        self._cap[i] = (h.abs().mean(dims), h.mean(dims))       # (n_units,) E|h|, E h
+# %% ../../nbs/62a_continual.resets.ipynb #02b34815
+def _recording(self) -> bool: return self._forcing or (self._capture_train and torch.is_grad_enabled())
 
-    def _activations(self, model, x) -> list[tuple[Tensor, Tensor]]:
-        "Per layer (E|h|, E h) on batch `x`: from the training forward of `x` if recorded, else a probe forward now."
-        if not (self._capture_train and self._cap_x is x and all(c is not None for c in self._cap)):
-            self._forcing = True
-            try:
-                with torch.no_grad(): model(x)
-            finally: self._forcing = False
-        cap, self._cap, self._cap_x = self._cap, [None] * len(self.units), None
-        if any(c is None for c in cap): raise RuntimeError(f"{type(self).__name__}: the forward of `x` did not reach every hidden layer")
-        return cap
+_UnitMethod._recording = _recording
+
+# %% ../../nbs/62a_continual.resets.ipynb #4754b86b
+def _pre_hook(self, mod, args):
+    if mod is self._model and self._recording():
+        self._cap_x, self._cap = (args[0] if args else None), [None] * len(self.units)
+
+_UnitMethod._pre_hook = _pre_hook
+
+# %% ../../nbs/62a_continual.resets.ipynb #64b9d17e
+def _act_hook(self, i, mod, args, out):
+    if mod is not self.units[i].act or not self._recording(): return
+    h = out.detach()
+    dims = tuple(d for d in range(h.dim()) if d != self.units[i].unit_dim % h.dim())
+    self._cap[i] = (h.abs().mean(dims), h.mean(dims))       # (n_units,) E|h|, E h
+
+_UnitMethod._act_hook = _act_hook
+
+# %% ../../nbs/62a_continual.resets.ipynb #9d4dc4a1
+def _activations(self, model, x) -> list[tuple[Tensor, Tensor]]:
+    "Per layer (E|h|, E h) on batch `x`: from the training forward of `x` if recorded, else a probe forward now."
+    if not (self._capture_train and self._cap_x is x and all(c is not None for c in self._cap)):
+        self._forcing = True
+        try:
+            with torch.no_grad(): model(x)
+        finally: self._forcing = False
+    cap, self._cap, self._cap_x = self._cap, [None] * len(self.units), None
+    if any(c is None for c in cap): raise RuntimeError(f"{type(self).__name__}: the forward of `x` did not reach every hidden layer")
+    return cap
+
+_UnitMethod._activations = _activations
 
 # %% ../../nbs/62a_continual.resets.ipynb #8db27419
 class CBP(_UnitMethod):
@@ -265,66 +295,85 @@ class CBP(_UnitMethod):
         if not isinstance(fold_bias, bool): raise TypeError(f"`fold_bias` must be True or False, got {fold_bias!r}")
         self.fold_bias = fold_bias
         self.hparams = dict(rho=rho, maturity=maturity, decay=decay, fold_bias=fold_bias, init=init, gain=gain, seed=seed)
-
-    def setup(self, model, opt):
-        self._setup_units(model, opt)
-        for ul in self.units:
-            pad = getattr(ul.next, "padding", 0)
-            if self.fold_bias and isinstance(ul.next, _WEIGHTED[1:]) and (pad == "same" or any(pad if isinstance(pad, tuple) else (pad,))):
-                raise ValueError(f"CBP(fold_bias=True): model[{ul.index}]'s units feed a zero-padded convolution "
-                                 f"(padding={pad}), where folding a unit into the next bias does not preserve the "
-                                 "function; pass fold_bias=False")
-        z = lambda ul: torch.zeros(ul.n_units, dtype=ul.layer.weight.dtype, device=ul.layer.weight.device)
-        self.util, self.mean_act = [z(ul) for ul in self.units], [z(ul) for ul in self.units]
-        self.age = [torch.zeros(ul.n_units, dtype=torch.long) for ul in self.units]       # CPU
-        self.acc, self.n_replaced = [0.0] * len(self.units), [0] * len(self.units)
-        self.last_replaced = [torch.zeros(0, dtype=torch.long) for _ in self.units]
-
-    def _correction(self, i: int) -> Tensor:
-        ul = self.units[i]                                       # 1 - η^a, (n_units,), 0 for age 0
-        return (1 - torch.pow(self.decay, self.age[i].double())).to(ul.layer.weight.device, ul.layer.weight.dtype)
-
-    def utility(self) -> list[Tensor]:
-        "Bias-corrected utilities û per layer (0 for units of age 0)."
-        return [torch.where(self.age[i].to(u.device) > 0, u / self._correction(i).clamp_min(1e-300), 0.0)
-                for i, u in enumerate(self.util)]
-
-    @torch.no_grad()
-    def after_step(self, model, opt, x):
-        self._check_setup()
-        acts, eta = self._activations(model, x), self.decay
-        for i, (ul, (absh, meanh)) in enumerate(zip(self.units, acts)):
-            self.age[i] += 1
-            outw = ul.out_view(ul.next.weight).abs().sum((0, 2))    # (n_units,) Σ_k |W_{ℓ+1}[k, i]|
-            self.util[i].mul_(eta).add_(absh * outw, alpha=1 - eta)
-            self.mean_act[i].mul_(eta).add_(meanh, alpha=1 - eta)
-            eligible = self.age[i] > self.maturity                # (n_units,) CPU
-            n_elig = int(eligible.sum())
-            self.acc[i] += self.rho * n_elig
-            n = min(int(self.acc[i]), n_elig)
-            self.acc[i] -= n
-            self.last_replaced[i] = torch.zeros(0, dtype=torch.long)
-            if n == 0: continue
-            corr = self._correction(i)
-            score = (self.util[i] / corr.clamp_min(1e-300)).masked_fill(~eligible.to(corr.device), math.inf)
-            idx = torch.argsort(score, stable=True)[:n]             # the n lowest û among the eligible
-            fold = self.mean_act[i][idx] / corr[idx] if self.fold_bias else None
-            reset_units(ul, idx, opt, self.init_, self.gain_, self.gen, fold)
-            self.util[i][idx] = 0; self.mean_act[i][idx] = 0; self.age[i][idx.cpu()] = 0
-            self.n_replaced[i] += n; self.last_replaced[i] = idx.cpu()
-
-    def state_dict(self):
-        return {"util": [u.clone() for u in self.util], "mean_act": [f.clone() for f in self.mean_act],
-                "age": [a.clone() for a in self.age], "acc": list(self.acc), "n_replaced": list(self.n_replaced),
-                "gen": self.gen.get_state()}
-    def load_state_dict(self, d):
-        self._check_setup(); self._check_keys(d, ["util", "mean_act", "age", "acc", "n_replaced", "gen"])
-        if len(d["util"]) != len(self.units): raise ValueError(f"CBP.load_state_dict: {len(d['util'])} layers saved, model has {len(self.units)}")
-        for dst, key in ((self.util, "util"), (self.mean_act, "mean_act"), (self.age, "age")):
-            for a, b in zip(dst, d[key]): a.copy_(b)
-        self.acc, self.n_replaced = [float(a) for a in d["acc"]], [int(n) for n in d["n_replaced"]]
-        self.gen.set_state(d["gen"])
     def stats(self): return {"replaced": list(self.n_replaced)}
+
+# %% ../../nbs/62a_continual.resets.ipynb #e0c1eb3a
+def _cbp_setup(self, model, opt):
+    self._setup_units(model, opt)
+    for ul in self.units:
+        pad = getattr(ul.next, "padding", 0)
+        if self.fold_bias and isinstance(ul.next, _WEIGHTED[1:]) and (pad == "same" or any(pad if isinstance(pad, tuple) else (pad,))):
+            raise ValueError(f"CBP(fold_bias=True): model[{ul.index}]'s units feed a zero-padded convolution "
+                             f"(padding={pad}), where folding a unit into the next bias does not preserve the "
+                             "function; pass fold_bias=False")
+    z = lambda ul: torch.zeros(ul.n_units, dtype=ul.layer.weight.dtype, device=ul.layer.weight.device)
+    self.util, self.mean_act = [z(ul) for ul in self.units], [z(ul) for ul in self.units]
+    self.age = [torch.zeros(ul.n_units, dtype=torch.long) for ul in self.units]       # CPU
+    self.acc, self.n_replaced = [0.0] * len(self.units), [0] * len(self.units)
+    self.last_replaced = [torch.zeros(0, dtype=torch.long) for _ in self.units]
+
+CBP.setup = _cbp_setup
+
+# %% ../../nbs/62a_continual.resets.ipynb #b31fad87
+def _correction(self, i: int) -> Tensor:
+    ul = self.units[i]                                       # 1 - η^a, (n_units,), 0 for age 0
+    return (1 - torch.pow(self.decay, self.age[i].double())).to(ul.layer.weight.device, ul.layer.weight.dtype)
+
+CBP._correction = _correction
+
+# %% ../../nbs/62a_continual.resets.ipynb #32648562
+def _cbp_utility(self) -> list[Tensor]:
+    "Bias-corrected utilities û per layer (0 for units of age 0)."
+    return [torch.where(self.age[i].to(u.device) > 0, u / self._correction(i).clamp_min(1e-300), 0.0)
+            for i, u in enumerate(self.util)]
+
+CBP.utility = _cbp_utility
+
+# %% ../../nbs/62a_continual.resets.ipynb #d576572a
+@torch.no_grad()
+def _cbp_after_step(self, model, opt, x):
+    self._check_setup()
+    acts, eta = self._activations(model, x), self.decay
+    for i, (ul, (absh, meanh)) in enumerate(zip(self.units, acts)):
+        self.age[i] += 1
+        outw = ul.out_view(ul.next.weight).abs().sum((0, 2))    # (n_units,) Σ_k |W_{ℓ+1}[k, i]|
+        self.util[i].mul_(eta).add_(absh * outw, alpha=1 - eta)
+        self.mean_act[i].mul_(eta).add_(meanh, alpha=1 - eta)
+        eligible = self.age[i] > self.maturity                # (n_units,) CPU
+        n_elig = int(eligible.sum())
+        self.acc[i] += self.rho * n_elig
+        n = min(int(self.acc[i]), n_elig)
+        self.acc[i] -= n
+        self.last_replaced[i] = torch.zeros(0, dtype=torch.long)
+        if n == 0: continue
+        corr = self._correction(i)
+        score = (self.util[i] / corr.clamp_min(1e-300)).masked_fill(~eligible.to(corr.device), math.inf)
+        idx = torch.argsort(score, stable=True)[:n]             # the n lowest û among the eligible
+        fold = self.mean_act[i][idx] / corr[idx] if self.fold_bias else None
+        reset_units(ul, idx, opt, self.init_, self.gain_, self.gen, fold)
+        self.util[i][idx] = 0; self.mean_act[i][idx] = 0; self.age[i][idx.cpu()] = 0
+        self.n_replaced[i] += n; self.last_replaced[i] = idx.cpu()
+
+CBP.after_step = _cbp_after_step
+
+# %% ../../nbs/62a_continual.resets.ipynb #24a25c95
+def _cbp_state_dict(self):
+    return {"util": [u.clone() for u in self.util], "mean_act": [f.clone() for f in self.mean_act],
+            "age": [a.clone() for a in self.age], "acc": list(self.acc), "n_replaced": list(self.n_replaced),
+            "gen": self.gen.get_state()}
+
+CBP.state_dict = _cbp_state_dict
+
+# %% ../../nbs/62a_continual.resets.ipynb #efded9fd
+def _cbp_load_state_dict(self, d):
+    self._check_setup(); self._check_keys(d, ["util", "mean_act", "age", "acc", "n_replaced", "gen"])
+    if len(d["util"]) != len(self.units): raise ValueError(f"CBP.load_state_dict: {len(d['util'])} layers saved, model has {len(self.units)}")
+    for dst, key in ((self.util, "util"), (self.mean_act, "mean_act"), (self.age, "age")):
+        for a, b in zip(dst, d[key]): a.copy_(b)
+    self.acc, self.n_replaced = [float(a) for a in d["acc"]], [int(n) for n in d["n_replaced"]]
+    self.gen.set_state(d["gen"])
+
+CBP.load_state_dict = _cbp_load_state_dict
 
 # %% ../../nbs/62a_continual.resets.ipynb #97c93697
 class ReDo(_UnitMethod):
@@ -341,28 +390,34 @@ class ReDo(_UnitMethod):
         self.last_reset = [torch.zeros(0, dtype=torch.long) for _ in self.units]
         self.last_dormant = [float("nan")] * len(self.units)
 
-    def scores(self, model, x) -> list[Tensor]:
-        "τ-dormant scores sᵢ = E|hᵢ| / mean_k E|h_k| per hidden layer on the batch `x`."
-        self._check_setup()
-        out = []
-        for absh, _ in self._activations(model, x):
-            out.append(absh / absh.mean().clamp_min(torch.finfo(absh.dtype).tiny))
-        return out
-
-    @torch.no_grad()
-    def after_step(self, model, opt, x):
-        self._check_setup(); self.t += 1
-        if self.t % self.every: return
-        for i, (ul, s) in enumerate(zip(self.units, self.scores(model, x))):
-            idx = (s <= self.tau).nonzero().flatten()
-            reset_units(ul, idx, opt, self.init_, self.gain_, self.gen)
-            self.n_reset[i] += idx.numel(); self.last_reset[i] = idx.cpu(); self.last_dormant[i] = idx.numel() / ul.n_units
-
     def state_dict(self): return {"t": self.t, "n_reset": list(self.n_reset), "gen": self.gen.get_state()}
     def load_state_dict(self, d):
         self._check_setup(); self._check_keys(d, ["t", "n_reset", "gen"])
         self.t, self.n_reset = int(d["t"]), [int(n) for n in d["n_reset"]]; self.gen.set_state(d["gen"])
     def stats(self): return {"reset": list(self.n_reset), "dormant_frac": list(self.last_dormant)}
+
+# %% ../../nbs/62a_continual.resets.ipynb #e3b08aff
+def _redo_scores(self, model, x) -> list[Tensor]:
+    "τ-dormant scores sᵢ = E|hᵢ| / mean_k E|h_k| per hidden layer on the batch `x`."
+    self._check_setup()
+    out = []
+    for absh, _ in self._activations(model, x):
+        out.append(absh / absh.mean().clamp_min(torch.finfo(absh.dtype).tiny))
+    return out
+
+ReDo.scores = _redo_scores
+
+# %% ../../nbs/62a_continual.resets.ipynb #96f9a0eb
+@torch.no_grad()
+def _redo_after_step(self, model, opt, x):
+    self._check_setup(); self.t += 1
+    if self.t % self.every: return
+    for i, (ul, s) in enumerate(zip(self.units, self.scores(model, x))):
+        idx = (s <= self.tau).nonzero().flatten()
+        reset_units(ul, idx, opt, self.init_, self.gain_, self.gen)
+        self.n_reset[i] += idx.numel(); self.last_reset[i] = idx.cpu(); self.last_dormant[i] = idx.numel() / ul.n_units
+
+ReDo.after_step = _redo_after_step
 
 # %% ../../nbs/62a_continual.resets.ipynb #63f8bceb
 class NaP(Method):
@@ -402,23 +457,27 @@ class HeadReset(Method):
         if self.head is None: raise ValueError("HeadReset: the model has no Linear/Conv head")
         self.init_, self.gain_ = _resolve_init(model, self.init, self.gain) if self.mode == "init" else (None, None)
         self.gen, self.n_resets, self._is_setup = _make_gen(self.seed), 0, True
-    @torch.no_grad()
-    def on_task_start(self, model, opt, task):
-        self._check_setup(); check_number("task", task, low=0, integer=True)
-        if task == 0: return
-        W, b = self.head.weight, self.head.bias
-        if self.mode == "init":
-            w_new, b_new = draw_init(self.head, self.init_, self.gain_, self.gen)
-            W.copy_(w_new)
-            if b is not None: b.copy_(b_new)
-        else:
-            W.zero_()
-            if b is not None: b.zero_()
-        if opt is not None:
-            for p in (W, b):
-                if p is not None: opt.state.pop(p, None)
-        self.n_resets += 1
     def state_dict(self): return {"gen": self.gen.get_state(), "n_resets": self.n_resets}
     def load_state_dict(self, d):
         self._check_setup(); self._check_keys(d, ["gen", "n_resets"]); self.gen.set_state(d["gen"]); self.n_resets = int(d["n_resets"])
     def stats(self): return {"head_resets": self.n_resets}
+
+# %% ../../nbs/62a_continual.resets.ipynb #28d136f9
+@torch.no_grad()
+def _head_reset_on_task_start(self, model, opt, task):
+    self._check_setup(); check_number("task", task, low=0, integer=True)
+    if task == 0: return
+    W, b = self.head.weight, self.head.bias
+    if self.mode == "init":
+        w_new, b_new = draw_init(self.head, self.init_, self.gain_, self.gen)
+        W.copy_(w_new)
+        if b is not None: b.copy_(b_new)
+    else:
+        W.zero_()
+        if b is not None: b.zero_()
+    if opt is not None:
+        for p in (W, b):
+            if p is not None: opt.state.pop(p, None)
+    self.n_resets += 1
+
+HeadReset.on_task_start = _head_reset_on_task_start

@@ -12,7 +12,7 @@ from ..core import check_choice, check_number, get_device
 from ..data import DATASETS, load_dataset, take
 
 # %% auto #0
-__all__ = ['STREAM_KINDS', 'N_CLASSES', 'STREAM_PRESETS', 'task_generator', 'StreamConfig', 'Task', 'Stream', 'stream_preset']
+__all__ = ['STREAM_KINDS', 'N_CLASSES', 'task_generator', 'StreamConfig', 'Task', 'Stream']
 
 # %% ../../nbs/61_continual.streams.ipynb #75446917
 STREAM_KINDS = ("random_label", "permuted", "label_shuffled", "class_incremental")
@@ -23,6 +23,22 @@ def task_generator(seed: int, task: int, purpose: str) -> torch.Generator:
     salt = int.from_bytes(purpose.encode()[:8].ljust(8, b"\0"), "little")
     s = np.random.SeedSequence([seed, task, salt]).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(s[0]) << 31 ^ int(s[1]))
+
+# %% ../../nbs/61_continual.streams.ipynb #2555e2da
+def _check_stream_config(self):
+    "Validate a `StreamConfig` (its `__post_init__`): every field in range, the stream able to exist."
+    check_choice("kind", self.kind, STREAM_KINDS); check_choice("dataset", self.dataset, DATASETS)
+    check_choice("input_range", self.input_range, ("unit", "symmetric"))
+    for k in ("n_tasks", "train_per_task", "epochs_per_task", "batch_size", "classes_per_task"):
+        check_number(k, getattr(self, k), low=1, integer=True)
+    check_number("test_per_task", self.test_per_task, low=0, integer=True)
+    check_number("seed", self.seed, low=0, integer=True)
+    if self.batch_size > self.train_per_task:
+        raise ValueError(f"`batch_size`={self.batch_size} exceeds `train_per_task`={self.train_per_task}: "
+                         f"every batch would hold only {self.train_per_task} examples")
+    if self.kind == "class_incremental" and self.n_tasks * self.classes_per_task > N_CLASSES[self.dataset]:
+        raise ValueError(f"class_incremental: `n_tasks`×`classes_per_task` = {self.n_tasks * self.classes_per_task} "
+                         f"exceeds the {N_CLASSES[self.dataset]} classes of {self.dataset!r}")
 
 # %% ../../nbs/61_continual.streams.ipynb #6b690dc7
 @dataclass
@@ -54,26 +70,17 @@ class StreamConfig:
     seed: int = 0
     "seed of every random choice in the stream"
 
-    def __post_init__(self):
-        check_choice("kind", self.kind, STREAM_KINDS); check_choice("dataset", self.dataset, DATASETS)
-        check_choice("input_range", self.input_range, ("unit", "symmetric"))
-        for k in ("n_tasks", "train_per_task", "epochs_per_task", "batch_size", "classes_per_task"):
-            check_number(k, getattr(self, k), low=1, integer=True)
-        check_number("test_per_task", self.test_per_task, low=0, integer=True)
-        check_number("seed", self.seed, low=0, integer=True)
-        if self.batch_size > self.train_per_task:
-            raise ValueError(f"`batch_size`={self.batch_size} exceeds `train_per_task`={self.train_per_task}: "
-                             f"every batch would hold only {self.train_per_task} examples")
-        if self.kind == "class_incremental" and self.n_tasks * self.classes_per_task > N_CLASSES[self.dataset]:
-            raise ValueError(f"class_incremental: `n_tasks`×`classes_per_task` = {self.n_tasks * self.classes_per_task} "
-                             f"exceeds the {N_CLASSES[self.dataset]} classes of {self.dataset!r}")
+    __post_init__ = _check_stream_config
 
     @property
     def n_classes(self) -> int: return N_CLASSES[self.dataset]
 
-    def steps_per_task(self) -> int:
-        "Optimizer steps per task: epochs × ⌈train_per_task / batch_size⌉."
-        return self.epochs_per_task * -(-self.train_per_task // self.batch_size)
+# %% ../../nbs/61_continual.streams.ipynb #781b4ec7
+def _steps_per_task(self) -> int:
+    "Optimizer steps per task: epochs × ⌈train_per_task / batch_size⌉."
+    return self.epochs_per_task * -(-self.train_per_task // self.batch_size)
+
+StreamConfig.steps_per_task = _steps_per_task
 
 # %% ../../nbs/61_continual.streams.ipynb #2527d1cc
 @dataclass
@@ -85,6 +92,7 @@ class Task:
     x_test: Tensor | None = None
     y_test: Tensor | None = None
 
+# %% ../../nbs/61_continual.streams.ipynb #d3a86f4e
 def _check_split(cfg: StreamConfig, split: str, X, y):
     "Raise unless (X, y) are float inputs (n, C, H, W), finite and in [0, 1], with n integer labels in 0..n_classes-1."
     where = f"Stream({cfg.dataset!r}): the {split} set"
@@ -104,6 +112,7 @@ def _check_split(cfg: StreamConfig, split: str, X, y):
         i = int(out.nonzero()[0])
         raise ValueError(f"{where}: {int(out.sum())} of {len(y)} labels outside 0..{cfg.n_classes - 1} (first: {int(y[i])} at example {i})")
 
+# %% ../../nbs/61_continual.streams.ipynb #e1105be3
 def _check_sizes(cfg: StreamConfig, ytr: Tensor, yte: Tensor, from_disk: bool):
     "Raise unless every task can draw `train_per_task` and `test_per_task` examples (nothing is silently cut)."
     pool, what = (lambda y: len(y)), ""
@@ -116,6 +125,7 @@ def _check_sizes(cfg: StreamConfig, ytr: Tensor, yte: Tensor, from_disk: bool):
         hint = " (mnist5k has no test split: set test_per_task=0, or pass `data` with a held-out part)" if cfg.dataset == "mnist5k" and from_disk else ""
         raise ValueError(f"`test_per_task`={cfg.test_per_task} exceeds the {pool(yte)} test images{what} of {cfg.dataset!r}{hint}")
 
+# %% ../../nbs/61_continual.streams.ipynb #ca07279f
 class Stream:
     "A seeded continual-learning stream over a real dataset; `task(t)` is a pure function of (config, t)."
     def __init__(self, cfg: StreamConfig, device=None, data: tuple | None = None):
@@ -145,66 +155,60 @@ class Stream:
     @property
     def in_dim(self) -> int: return int(np.prod(self.shape))
 
-    def _view(self, X: Tensor) -> Tensor:
-        return X.reshape(len(X), -1) if self.cfg.flatten else X
+# %% ../../nbs/61_continual.streams.ipynb #40129455
+def _view(self, X: Tensor) -> Tensor:
+    return X.reshape(len(X), -1) if self.cfg.flatten else X
 
-    def _sample(self, X, y, n, t, purpose, classes=None):
-        if classes is not None:
-            pool = torch.nonzero(torch.isin(y, classes)).squeeze(1)
-        else: pool = torch.arange(len(X), device=X.device)
-        if n > len(pool): raise ValueError(f"task {t} needs {n} examples but only {len(pool)} are available")
-        idx = pool[torch.randperm(len(pool), generator=task_generator(self.cfg.seed, t, purpose))[:n].to(X.device)]
-        return X[idx], y[idx]
+Stream._view = _view
 
-    def task(self, t: int) -> Task:
-        "Task `t` (0 ≤ t < n_tasks): transformed training set and held-out set."
-        cfg = self.cfg
-        check_number("t", t, low=0, high=cfg.n_tasks - 1, integer=True)
-        if cfg.kind == "random_label":
-            y = torch.randint(0, cfg.n_classes, (cfg.train_per_task,), generator=task_generator(cfg.seed, t, "labels"))
-            return Task(t, self._view(self.Xtr[self.fixed]), y.to(self.device))
-        if cfg.kind == "class_incremental":
-            order = torch.randperm(cfg.n_classes, generator=task_generator(cfg.seed, 0, "classes")).to(self.device)
-            seen = order[: cfg.classes_per_task * (t + 1)]
-            x, y = self._sample(self.Xtr, self.ytr, cfg.train_per_task, t, "examples", seen)
-            xt, yt = (self._sample(self.Xte, self.yte, cfg.test_per_task, t, "test", seen) if cfg.test_per_task and len(self.Xte)
-                      else (None, None))
-            return Task(t, self._view(x), y, None if xt is None else self._view(xt), yt)
-        if cfg.resample: x, y = self._sample(self.Xtr, self.ytr, cfg.train_per_task, t, "examples")
-        else: x, y = self.Xtr[self.fixed], self.ytr[self.fixed]
-        xt, yt = (self.Xte[self.fixed_test], self.yte[self.fixed_test]) if cfg.test_per_task and len(self.Xte) else (None, None)
-        if cfg.kind == "permuted":
-            C, P = x.shape[1], int(np.prod(x.shape[2:]))
-            perm = torch.randperm(P, generator=task_generator(cfg.seed, t, "perm")).to(self.device)
-            f = lambda X: X.reshape(len(X), C, P)[:, :, perm].reshape(X.shape)          # same permutation per channel
-            x, xt = f(x), (None if xt is None else f(xt))
-        else:                                                                            # label_shuffled
-            mapping = torch.randperm(cfg.n_classes, generator=task_generator(cfg.seed, t, "labels")).to(self.device)
-            y, yt = mapping[y], (None if yt is None else mapping[yt])
+# %% ../../nbs/61_continual.streams.ipynb #34c84bea
+def _sample(self, X, y, n, t, purpose, classes=None):
+    if classes is not None:
+        pool = torch.nonzero(torch.isin(y, classes)).squeeze(1)
+    else: pool = torch.arange(len(X), device=X.device)
+    if n > len(pool): raise ValueError(f"task {t} needs {n} examples but only {len(pool)} are available")
+    idx = pool[torch.randperm(len(pool), generator=task_generator(self.cfg.seed, t, purpose))[:n].to(X.device)]
+    return X[idx], y[idx]
+
+Stream._sample = _sample
+
+# %% ../../nbs/61_continual.streams.ipynb #d353e3e8
+def _task(self, t: int) -> Task:
+    "Task `t` (0 ≤ t < n_tasks): transformed training set and held-out set."
+    cfg = self.cfg
+    check_number("t", t, low=0, high=cfg.n_tasks - 1, integer=True)
+    if cfg.kind == "random_label":
+        y = torch.randint(0, cfg.n_classes, (cfg.train_per_task,), generator=task_generator(cfg.seed, t, "labels"))
+        return Task(t, self._view(self.Xtr[self.fixed]), y.to(self.device))
+    if cfg.kind == "class_incremental":
+        order = torch.randperm(cfg.n_classes, generator=task_generator(cfg.seed, 0, "classes")).to(self.device)
+        seen = order[: cfg.classes_per_task * (t + 1)]
+        x, y = self._sample(self.Xtr, self.ytr, cfg.train_per_task, t, "examples", seen)
+        xt, yt = (self._sample(self.Xte, self.yte, cfg.test_per_task, t, "test", seen) if cfg.test_per_task and len(self.Xte)
+                  else (None, None))
         return Task(t, self._view(x), y, None if xt is None else self._view(xt), yt)
+    if cfg.resample: x, y = self._sample(self.Xtr, self.ytr, cfg.train_per_task, t, "examples")
+    else: x, y = self.Xtr[self.fixed], self.ytr[self.fixed]
+    xt, yt = (self.Xte[self.fixed_test], self.yte[self.fixed_test]) if cfg.test_per_task and len(self.Xte) else (None, None)
+    if cfg.kind == "permuted":
+        C, P = x.shape[1], int(np.prod(x.shape[2:]))
+        perm = torch.randperm(P, generator=task_generator(cfg.seed, t, "perm")).to(self.device)
+        f = lambda X: X.reshape(len(X), C, P)[:, :, perm].reshape(X.shape)          # same permutation per channel
+        x, xt = f(x), (None if xt is None else f(xt))
+    else:                                                                            # label_shuffled
+        mapping = torch.randperm(cfg.n_classes, generator=task_generator(cfg.seed, t, "labels")).to(self.device)
+        y, yt = mapping[y], (None if yt is None else mapping[yt])
+    return Task(t, self._view(x), y, None if xt is None else self._view(xt), yt)
 
-    def batches(self, task: Task):
-        "Minibatch index tensors for `task`: `epochs_per_task` seeded shuffles of its training set."
-        n, bs = len(task.x), self.cfg.batch_size
-        g = task_generator(self.cfg.seed, task.index, "order")
-        for _ in range(self.cfg.epochs_per_task):
-            perm = torch.randperm(n, generator=g).to(self.device)
-            for i in range(0, n, bs): yield perm[i:i + bs]
+Stream.task = _task
 
-# %% ../../nbs/61_continual.streams.ipynb #7fe29e4d
-STREAM_PRESETS: dict[str, StreamConfig] = {
-    "paper_random_label_cifar10": StreamConfig("random_label", "cifar10", n_tasks=50, train_per_task=1200, epochs_per_task=400, batch_size=16),
-    "paper_permuted_mnist": StreamConfig("permuted", "mnist", n_tasks=500, train_per_task=10000, test_per_task=2000, batch_size=16),
-    "paper_permuted_cifar10": StreamConfig("permuted", "cifar10", n_tasks=500, train_per_task=10000, test_per_task=2000, batch_size=16),
-    "paper_label_shuffled_cifar100": StreamConfig("label_shuffled", "cifar100", n_tasks=100, train_per_task=5000, test_per_task=2000, epochs_per_task=10, batch_size=16),
-    "upgd_ipmnist": StreamConfig("permuted", "mnist", n_tasks=200, train_per_task=5000, test_per_task=0, batch_size=1, input_range="symmetric"),
-    "dohare_online_pmnist": StreamConfig("permuted", "mnist", n_tasks=800, train_per_task=60000, test_per_task=0, batch_size=1),
-    "cpu_random_label_fmnist": StreamConfig("random_label", "fashion_mnist", n_tasks=20, train_per_task=1024, epochs_per_task=5, batch_size=64),
-    "cpu_permuted_fmnist": StreamConfig("permuted", "fashion_mnist", n_tasks=20, train_per_task=1000, test_per_task=500, batch_size=16),
-    "cpu_label_shuffled_fmnist": StreamConfig("label_shuffled", "fashion_mnist", n_tasks=20, train_per_task=1000, test_per_task=500, batch_size=16),
-}
+# %% ../../nbs/61_continual.streams.ipynb #af7a680d
+def _batches(self, task: Task):
+    "Minibatch index tensors for `task`: `epochs_per_task` seeded shuffles of its training set."
+    n, bs = len(task.x), self.cfg.batch_size
+    g = task_generator(self.cfg.seed, task.index, "order")
+    for _ in range(self.cfg.epochs_per_task):
+        perm = torch.randperm(n, generator=g).to(self.device)
+        for i in range(0, n, bs): yield perm[i:i + bs]
 
-def stream_preset(name: str, **overrides) -> StreamConfig:
-    "A copy of preset `name` with `overrides` (e.g. root=..., seed=..., n_tasks=...)."
-    check_choice("name", name, STREAM_PRESETS)
-    return replace(STREAM_PRESETS[name], **overrides)
+Stream.batches = _batches

@@ -37,6 +37,7 @@ class ProbeContext:
         if name not in self._svals: self._svals[name] = torch.linalg.svdvals(self.acts[name].flatten(1).double())
         return self._svals[name]
 
+# %% ../../nbs/53_probes.callback.ipynb #e2c32d69
 def _unit_probe(fn, pooled_by: str = "units"):
     def probe(ctx: ProbeContext, key: str) -> dict[str, float]:
         out, num, den = {}, 0.0, 0
@@ -47,11 +48,13 @@ def _unit_probe(fn, pooled_by: str = "units"):
         return out
     return probe
 
+# %% ../../nbs/53_probes.callback.ipynb #fd2209ec
 def _rank_probe(fn):
     def probe(ctx: ProbeContext, key: str) -> dict[str, float]:
         return {f"{name}/{key}": float(fn(ctx.svals(name))) for name in ctx.acts}
     return probe
 
+# %% ../../nbs/53_probes.callback.ipynb #bd5516c4
 def _weight_probe(fields: dict[str, str]):
     def probe(ctx: ProbeContext, key: str) -> dict[str, float]:
         out = {}
@@ -61,6 +64,7 @@ def _weight_probe(fields: dict[str, str]):
         return out
     return probe
 
+# %% ../../nbs/53_probes.callback.ipynb #cd31d16b
 def _iso_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     out = {f"{name}/iso_penalty": st["iso_penalty"] for name, st in weight_stats(ctx.model).items()}
     iso, _ = split_iso_params(ctx.model, unknown="rest")
@@ -68,16 +72,20 @@ def _iso_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
         out["iso/total"] = total_isometry_penalty(W.double() for W in iso.values()).item() if iso else 0.0
     return out
 
+# %% ../../nbs/53_probes.callback.ipynb #824c19c8
 def _dist_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     return {"params/dist_from_init": distance_from_init(ctx.model, ctx.runner.init)}
 
+# %% ../../nbs/53_probes.callback.ipynb #974b1136
 def _grad_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     with torch.enable_grad(): g = grad_norms(ctx.model, ctx.runner.loss_fn(ctx.model, ctx.x))
     return {f"grad/{k}": v for k, v in g.items()}
 
+# %% ../../nbs/53_probes.callback.ipynb #0d38daf4
 def _jacobian_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     return jacobian_stats(ctx.model, ctx.x, **{"floor": ctx.runner.floor, **ctx.runner.jacobian_kw})
 
+# %% ../../nbs/53_probes.callback.ipynb #dc5e8117
 def _entk_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     from isonb.probes.entk import entk, kernel_matrix                  # lazy: 51_probes.entk is optional here
     from isonb.probes.spectra import kernel_spectrum                   # and so is 51a_probes.spectra
@@ -86,10 +94,12 @@ def _entk_probe(ctx: ProbeContext, key: str) -> dict[str, float]:
     return {"entk/lambda_max": sp["lam_max"], "entk/lambda_min": max(sp["lam_min"], ctx.runner.floor * sp["lam_max"]),
             "entk/cond": sp["kappa"], "entk/eff_rank": sp["erank"], "entk/trace": kernel_matrix(K).double().trace().item()}
 
+# %% ../../nbs/53_probes.callback.ipynb #fceec03a
 def _entk_available() -> bool:
     try: return all(importlib.util.find_spec(m) is not None for m in ("isonb.probes.entk", "isonb.probes.spectra"))
     except (ImportError, ValueError): return False
 
+# %% ../../nbs/53_probes.callback.ipynb #0fdfcb4b
 PROBES: dict[str, Callable] = {
     "dead_frac": _unit_probe(lambda c, H: dead_frac(H)),
     "dormant_frac_1pct": _unit_probe(lambda c, H: dormant_frac_1pct(H)),
@@ -126,12 +136,14 @@ def append_probe_csv(path: str, record: dict) -> None:
         if not header: w.writeheader()
         w.writerow(record)
 
+# %% ../../nbs/53_probes.callback.ipynb #f2c0cf15
 def _cell(k: str, v: str):
     if k == "step": return int(v)
     if v == "": return math.nan
     try: return float(v)
     except ValueError: return v                                        # a string extra field (e.g. arm="adam")
 
+# %% ../../nbs/53_probes.callback.ipynb #11402d66
 def read_probe_csv(path: str) -> list[dict]:
     "Rows of a probe CSV: `step` as int, other cells as float (empty → NaN; non-numeric extras stay strings)."
     with open(path, newline="") as f:
@@ -172,37 +184,46 @@ class ProbeRunner:
                 warnings.warn(f"TensorBoard logging disabled ({e}); records still go to memory and CSV")
         self.records: list[dict] = []
 
-    def __call__(self, step: int, **extra) -> dict | None:
-        "Evaluate if `step` is a multiple of `every` (never when `every` is None); return the record or None."
-        if self.every is None or step % self.every: return None
-        return self.run(step, **extra)
+# %% ../../nbs/53_probes.callback.ipynb #8b4bee36
+def _run(self, step: int, **extra) -> dict:
+    "Evaluate every probe now; return the flat record {step, **extra, key: float, ..., time/probe_s}."
+    check_number("step", step, integer=True)
+    t0 = time.perf_counter()
+    modes = [(m, m.training) for m in self.model.modules()]
+    cuda = [p.device.index or 0 for p in self.model.parameters() if p.is_cuda][:1]
+    rec = {"step": int(step), **extra}
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            if self.eval_mode: self.model.eval()
+            ctx = ProbeContext(self.model, self.x, self)
+            for name in self.probes:
+                rec.update({k: float(v) for k, v in PROBES[name](ctx, name).items()})
+    finally:
+        for m, t in modes: m.training = t
+    rec["time/probe_s"] = time.perf_counter() - t0
+    self.records.append(rec)
+    if self.csv_path: append_probe_csv(self.csv_path, rec)
+    if self.writer is not None:
+        for k, v in rec.items():
+            if k != "step" and isinstance(v, (int, float)): self.writer.add_scalar(k, v, step)
+    return rec
 
-    def run(self, step: int, **extra) -> dict:
-        "Evaluate every probe now; return the flat record {step, **extra, key: float, ..., time/probe_s}."
-        check_number("step", step, integer=True)
-        t0 = time.perf_counter()
-        modes = [(m, m.training) for m in self.model.modules()]
-        cuda = [p.device.index or 0 for p in self.model.parameters() if p.is_cuda][:1]
-        rec = {"step": int(step), **extra}
-        try:
-            with torch.random.fork_rng(devices=cuda):
-                if self.eval_mode: self.model.eval()
-                ctx = ProbeContext(self.model, self.x, self)
-                for name in self.probes:
-                    rec.update({k: float(v) for k, v in PROBES[name](ctx, name).items()})
-        finally:
-            for m, t in modes: m.training = t
-        rec["time/probe_s"] = time.perf_counter() - t0
-        self.records.append(rec)
-        if self.csv_path: append_probe_csv(self.csv_path, rec)
-        if self.writer is not None:
-            for k, v in rec.items():
-                if k != "step" and isinstance(v, (int, float)): self.writer.add_scalar(k, v, step)
-        return rec
+ProbeRunner.run = _run
 
-    def close(self):
-        "Flush and close the TensorBoard writer (if any)."
-        if self.writer is not None: self.writer.close(); self.writer = None
+# %% ../../nbs/53_probes.callback.ipynb #729ab370
+def _call(self, step: int, **extra) -> dict | None:
+    "Evaluate if `step` is a multiple of `every` (never when `every` is None); return the record or None."
+    if self.every is None or step % self.every: return None
+    return self.run(step, **extra)
+
+ProbeRunner.__call__ = _call
+
+# %% ../../nbs/53_probes.callback.ipynb #632f85f8
+def _close(self):
+    "Flush and close the TensorBoard writer (if any)."
+    if self.writer is not None: self.writer.close(); self.writer = None
+
+ProbeRunner.close = _close
 
 # %% ../../nbs/53_probes.callback.ipynb #e606c0be
 def _attention_probe(ctx: ProbeContext, key: str) -> dict[str, float]:

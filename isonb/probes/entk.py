@@ -23,14 +23,17 @@ MODES = ("trace", "full", "layers")
 METHODS = ("auto", "structured", "jacobian", "ntvp")
 MAX_MEM = 2 ** 31          # default memory target (bytes) that sets each method's chunk size; see `entk`
 
+# %% ../../nbs/51_probes.entk.ipynb #65302ee6
 class EntkFallbackWarning(UserWarning):
     "`entk(method='auto')` could not use the structured method and fell back to `'jacobian'`."
 
 class StructuredUnsupported(ValueError):
     "The structured eNTK cannot handle this model; the message names the modules or parameters."
 
+# %% ../../nbs/51_probes.entk.ipynb #6c7cd414
 def _owner(name: str) -> str: return name.rpartition(".")[0]    # "0.weight" -> "0"; root parameters -> ""
 
+# %% ../../nbs/51_probes.entk.ipynb #a4c85ba9
 def _split_params(model: nn.Module):
     "({name: trainable param, detached}, {name: frozen param or buffer}, {trainable name: layer key})."
     params, consts = {}, {}
@@ -70,6 +73,7 @@ def _check_inputs(model, x, x2, mode, method, chunk_size, out_chunk, max_mem):
             raise ValueError(f"{type(m).__name__} module {name!r} is in train mode: the eNTK would be random. "
                              "Call model.eval() first.")
 
+# %% ../../nbs/51_probes.entk.ipynb #c93f040d
 def _n_outputs(model: nn.Module, x: Tensor) -> int:
     "O, the number of outputs per example, from a forward of one example."
     with torch.no_grad(): f = model(x[:1])
@@ -81,10 +85,12 @@ def _n_outputs(model: nn.Module, x: Tensor) -> int:
 # %% ../../nbs/51_probes.entk.ipynb #12883a86
 def _chunks(n: int, c: int) -> list: return [(a, min(a + c, n)) for a in range(0, n, c)]
 
+# %% ../../nbs/51_probes.entk.ipynb #021ce4aa
 def _pairs(rows: list, cols: list, sym: bool) -> list:
     "Block pairs (i, j) to compute: all of them, or the upper block triangle when the kernel is Θ(X, X)."
     return [(i, j) for i in range(len(rows)) for j in range(len(cols)) if not sym or j >= i]
 
+# %% ../../nbs/51_probes.entk.ipynb #509222dc
 class _Kernel:
     "Accumulates kernel blocks, in total or per layer key, in trace (n1, n2) or full (n1, n2, O, O) form."
     def __init__(self, keys, per_layer: bool, red: str, n1: int, n2: int, O: int, like: Tensor):
@@ -98,6 +104,7 @@ class _Kernel:
             K[c[0]:c[1], r[0]:r[1]] += block.T if self.red == "trace" else block.permute(1, 0, 3, 2)
     def result(self): return self.K
 
+# %% ../../nbs/51_probes.entk.ipynb #0854613c
 def _gram(A: Tensor, B: Tensor, red: str) -> Tensor:
     "Σ_f A[n,o,f]·B[m,p,f]: (n, m) summed over o = p (trace) or (n, m, O, O) (full); example-major A (n, O, F), B (m, O, F)."
     if red == "trace": return A.flatten(1) @ B.flatten(1).T                   # (n, O·F) @ (O·F, m) -> (n, m)
@@ -113,6 +120,7 @@ def _jacobian_fn(model: nn.Module):
     P = sum(p.numel() for p in params.values())
     return params, keys, P, lambda xb: {k: v.flatten(2) for k, v in jac(params, xb).items()}
 
+# %% ../../nbs/51_probes.entk.ipynb #f916e38f
 def _entk_jacobian(model, x1, x2, sym, red, per_layer, O, chunk, max_mem, info):
     params, keys, P, jac = _jacobian_fn(model)
     like = next(iter(params.values()))
@@ -145,15 +153,12 @@ def entk(model: nn.Module,                 # the network; its trainable paramete
          info: dict | None = None):        # if a dict, filled with the method used, chunking and fallback reason
     "Empirical NTK Θ(x, x2) = Σ_p J_p(x) J_p(x2)ᵀ of `model` over its trainable parameters (peak memory: see above)."
     _check_inputs(model, x, x2, mode, method, chunk_size, out_chunk, max_mem)
-    info = {} if info is None else info
-    info.update(requested=method, mode=mode)
+    info = {} if info is None else info; info.update(requested=method, mode=mode)
     sym, x1 = x2 is None, x.detach()
     x2 = x1 if sym else x2.detach()
-    red = "trace" if mode == "trace" or (mode == "layers" and trace_layers) else "full"
-    per_layer = mode == "layers"
+    red, per_layer = "trace" if mode == "trace" or (mode == "layers" and trace_layers) else "full", mode == "layers"
     with torch.enable_grad():
-        O = _n_outputs(model, x1)
-        chosen = method
+        O, chosen = _n_outputs(model, x1), method
         if method in ("auto", "structured"):
             try:
                 K = _entk_structured(model, x1, x2, sym, red, per_layer, O, chunk_size, out_chunk, max_mem, verify, info)
@@ -192,6 +197,7 @@ def structured_plan(model: nn.Module) -> tuple[dict, dict]:
             else: mods[mname] = m
     return mods, bad
 
+# %% ../../nbs/51_probes.entk.ipynb #f01d5045
 def _trainable(m: nn.Module, which: str) -> bool:
     p = getattr(m, which, None)
     return isinstance(p, nn.Parameter) and p.requires_grad
@@ -229,6 +235,7 @@ def _batched_grads(f: Tensor, zs: list, O: int, out_chunk: int | None, info: dic
                       for gi, z in zip(g, zs)])
     return [p[0] if len(p) == 1 else torch.cat(p, 0) for p in zip(*parts)]
 
+# %% ../../nbs/51_probes.entk.ipynb #94ec7293
 def _choose_order(L: int, L2: int, K: int, C: int, O: int, n1: int, n2: int, red: str) -> str:
     "The contraction order with fewer multiply-adds for a layer with L (L2) positions: 'gram' or 'grad'."
     if L == 1 and L2 == 1: return "gram"
@@ -275,6 +282,7 @@ def _struct_features(model, mods, x, O, out_chunk, orders, n12, red, verify, inf
         else: ft["G"] = torch.einsum("onlc,nlk->onck", B, U).flatten(2)          # per-example weight grads (O, n, C·K)
     return feats
 
+# %% ../../nbs/51_probes.entk.ipynb #d8cf937d
 def _verify(model, mods, x, feats, k: int = 4):
     "Raise unless Σ_n v_n·J(x_n) rebuilt from `feats` matches autograd on a separate forward of the first `k` examples."
     k = min(k, x.shape[0])
@@ -297,6 +305,7 @@ def _verify(model, mods, x, feats, k: int = 4):
                 f"(relative mismatch {err:.2g} > {tol:.1g}): the parameter is also used outside that module's forward "
                 "(tied or functional use), the forward is not a plain layer call, or the examples interact")
 
+# %% ../../nbs/51_probes.entk.ipynb #f6d9c3f1
 def _cat_feats(parts: list) -> dict:
     "Concatenate per-chunk features along the examples (dim 0 of U, dim 1 of the output-major B, S, G)."
     out = {}
@@ -326,6 +335,7 @@ def _gram_o(A: Tensor, B: Tensor, red: str, sym: bool = False) -> Tensor:
             if c != a: out[c:d, a:b] = blk.T
     return out
 
+# %% ../../nbs/51_probes.entk.ipynb #e7b1afc6
 def _gram_positions(U1, B1, U2, B2, red, max_mem):
     "Σ_{l,l'} ⟨u_l, u'_l'⟩⟨B_{o,l}, B'_{o',l'}⟩ in sub-blocks whose temporaries stay under `max_mem`."
     O, n, L, C = B1.shape; m, L2 = U2.shape[0], U2.shape[1]
@@ -361,6 +371,7 @@ def _struct_block(A: dict | None, B: dict | None, red: str, max_mem: float):
     if "S" in A and not bias_done: out = out + _gram_o(A["S"], B["S"], red, sym)     # bias: ⟨Σ_l B_l, Σ_l' B'_l'⟩
     return out
 
+# %% ../../nbs/51_probes.entk.ipynb #4cd7b103
 def _entk_structured(model, x1, x2, sym, red, per_layer, O, chunk, out_chunk, max_mem, verify, info):
     mods, bad = structured_plan(model)
     if bad: raise StructuredUnsupported("unsupported parameters: " + ", ".join(f"{k!r} ({v})" for k, v in bad.items()))
@@ -427,6 +438,7 @@ def kernel_matrix(K: Tensor) -> Tensor:
     n1, n2, O, O2 = K.shape
     return K.permute(0, 2, 1, 3).reshape(n1 * O, n2 * O2)
 
+# %% ../../nbs/51_probes.entk.ipynb #aee96cd6
 def entk_operator(model: nn.Module, x: Tensor, mode: str = "trace"):
     "(matvec, dim): v ↦ Θv for the eNTK of `model` on `x` (trace: dim N; full: dim N·O), never forming Θ."
     check_choice("mode", mode, ("trace", "full"))

@@ -25,12 +25,14 @@ AUTOGRAD_MODULES = (nn.LayerNorm, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Leaky
                     nn.ELU, nn.SiLU, nn.Softplus, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d,
                     nn.AvgPool3d, nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d)
 
+# %% ../../nbs/50_probes.jacobian.ipynb #ba2a5d13
 def _flat_modules(model: nn.Sequential) -> list[nn.Module]:
     out = []
     for m in model:
         out.extend(_flat_modules(m) if isinstance(m, nn.Sequential) else [m])
     return out
 
+# %% ../../nbs/50_probes.jacobian.ipynb #1b445d6e
 def split_layers(model: nn.Module) -> tuple[list[nn.Module], dict[str, list[nn.Module]]]:
     "Cut an `nn.Sequential` at every Linear/OrthoLinear/Conv: (prefix modules, {'layer1': [anchor, ...], ...})."
     if not isinstance(model, nn.Sequential):
@@ -44,6 +46,7 @@ def split_layers(model: nn.Module) -> tuple[list[nn.Module], dict[str, list[nn.M
     if not layers: raise ValueError("`model` contains no Linear/OrthoLinear/Conv layer to probe")
     return prefix, layers
 
+# %% ../../nbs/50_probes.jacobian.ipynb #25f8e5ec
 def check_jacobian_support(modules) -> None:
     "Raise a `ValueError` if any module has no reliable per-sample Jacobian here (see the supported list)."
     for m in modules:
@@ -61,6 +64,7 @@ def _closed_form_ok(mods: list[nn.Module]) -> bool:
     if isinstance(a, (GroupSort, CReLU)) and a.dim not in (-1, 1): return False
     return isinstance(a, CLOSED_FORM_ACTS)
 
+# %% ../../nbs/50_probes.jacobian.ipynb #4d7dfa4d
 def _groupsort_perm(z: Tensor, g: int) -> Tensor:
     "Index π(j) of the input that GroupSort's output j comes from, per row of `z` (B, d)."
     B, d = z.shape
@@ -73,6 +77,7 @@ def _groupsort_perm(z: Tensor, g: int) -> Tensor:
     base = torch.arange(0, d, g, device=z.device)[None, :, None]       # (1, d/g, 1) group offsets
     return (local + base).reshape(B, d)                                # (B, d)
 
+# %% ../../nbs/50_probes.jacobian.ipynb #171c6faf
 def _closed_form_jacobian(mods: list[nn.Module], h: Tensor) -> Tensor:
     lin = mods[0]
     W = lin.weight                                                     # (d_out, d_in)
@@ -94,6 +99,7 @@ def _as_fn(mods: list[nn.Module]):
         return h
     return f
 
+# %% ../../nbs/50_probes.jacobian.ipynb #cea2cffc
 def _autograd_jacobian(f, h: Tensor, max_elements: int) -> Tensor:
     "Per-sample Jacobians of a batched function `f` at the rows of `h`, flattened to (B, numel_out, numel_in)."
     with torch.no_grad(): out = f(h[:1])
@@ -104,6 +110,7 @@ def _autograd_jacobian(f, h: Tensor, max_elements: int) -> Tensor:
     J = vmap(jacrev(lambda hi: f(hi[None])[0]))(h)                      # (B, *out, *in)
     return J.reshape(h.shape[0], n_out, n_in)
 
+# %% ../../nbs/50_probes.jacobian.ipynb #14aa3c70
 def _check_batch(x, name="x") -> Tensor:
     if not isinstance(x, Tensor) or not x.is_floating_point():
         raise TypeError(f"`{name}` must be a floating-point tensor (a batch of inputs), got {type(x).__name__}"
@@ -112,6 +119,7 @@ def _check_batch(x, name="x") -> Tensor:
         raise ValueError(f"`{name}` must be a non-empty batch with shape (B, ...), B ≥ 1, got shape {tuple(x.shape)}")
     return x
 
+# %% ../../nbs/50_probes.jacobian.ipynb #dd453e00
 def layer_jacobians(model: nn.Sequential, x: Tensor, method: str = "auto", max_elements: int = 2**25) -> dict[str, Tensor]:
     "Per-input layer Jacobians {'layer1': (B, d_1, d_0), ...} of `model` at the batch `x`; `method` auto/closed/autograd."
     check_choice("method", method, ("auto", "closed", "autograd"))
@@ -206,6 +214,7 @@ class ExtremeSvals(NamedTuple):
     top: Tensor
     bottom: Tensor
 
+# %% ../../nbs/50_probes.jacobian.ipynb #515932b5
 def jacobian_extreme_svals(f, x: Tensor, k: int = 1, iters: int | None = None, seed: int = 0) -> ExtremeSvals:
     "The `k` largest and smallest singular values of each input's Jacobian of the row-wise map `f` at `x`, by Lanczos."
     x = _check_batch(x)
@@ -224,6 +233,7 @@ def jacobian_extreme_svals(f, x: Tensor, k: int = 1, iters: int | None = None, s
     s = theta.clamp_min(0).sqrt()                                      # (B, iters) ascending
     return ExtremeSvals(top=s[:, -k:].flip(1), bottom=s[:, :k])
 
+# %% ../../nbs/50_probes.jacobian.ipynb #f16f9ecf
 def io_extreme_svals(model: nn.Module, x: Tensor, k: int = 1, iters: int | None = None, seed: int = 0) -> ExtremeSvals:
     "The `k` largest and smallest singular values of the input-output Jacobian at each input of `x` (Lanczos)."
     if isinstance(model, nn.Sequential): check_jacobian_support(_flat_modules(model))
@@ -260,6 +270,7 @@ def layer_extreme_svals(model: nn.Sequential, x: Tensor, k: int = 1, seed: int =
         with torch.no_grad(): h = f(h)
     return out
 
+# %% ../../nbs/50_probes.jacobian.ipynb #666cd142
 def jacobian_stats(model: nn.Module, x: Tensor, layers: bool = True, io_method: str = "auto",
                    max_elements: int = 2**22, floor: float = 1e-6, seed: int = 0) -> dict[str, float]:
     "Flat dict of Jacobian summaries: `layer{ℓ}/jac_*` (Sequential models, if `layers`) and `io/jac_*`."

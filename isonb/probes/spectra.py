@@ -29,6 +29,7 @@ def default_floor(n: int, dtype: torch.dtype) -> float:
     "Relative eigenvalue floor n·ε(dtype): below floor·λ_max an eigenvalue of an n×n kernel is numerically zero."
     return n * torch.finfo(dtype).eps
 
+# %% ../../nbs/51a_probes.spectra.ipynb #430b0372
 def kernel_cond(eigs: Tensor, floor: float | None = None) -> float:
     "λ_max / max(λ_min, floor·λ_max); `floor` defaults to `default_floor(len(eigs), eigs.dtype)`; inf for a zero kernel."
     floor = default_floor(len(eigs), eigs.dtype) if floor is None else check_number("floor", floor, low=0, high=1, low_open=True)
@@ -66,6 +67,7 @@ class EntkEigs:
     converged: bool          # all 2k residuals ≤ tol·θ_max (also when the Krylov space became invariant)
     dim: int                 # dimension of the operator
 
+# %% ../../nbs/51a_probes.spectra.ipynb #18fa8788
 def entk_eigs(model: nn.Module, x: Tensor, k: int = 1, mode: str = "trace", maxiter: int | None = None,
               tol: float = 1e-8, seed: int = 0) -> EntkEigs:
     "The k largest and k smallest eigenvalues of the eNTK Θ(x, x) by Lanczos on NTK-vector products (no kernel formed)."

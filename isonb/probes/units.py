@@ -33,6 +33,7 @@ def activation_modules(model: nn.Module) -> dict[str, nn.Module]:
                                   f"{type(model).__name__}; pass `modules`={{name: module}}")
     return mods
 
+# %% ../../nbs/52_probes.units.ipynb #c14c39cd
 @torch.no_grad()
 def hidden_activations(model: nn.Module, x: Tensor, modules: dict[str, nn.Module] | None = None) -> dict[str, Tensor]:
     "Outputs of `modules` (default `activation_modules(model)`) on the batch `x`, detached: {name: (B, ...)}."
@@ -69,31 +70,37 @@ def _units(H: Tensor) -> Tensor:
         raise ValueError(f"`H` must have shape (B, units, ...) with B ≥ 1 inputs and ≥ 1 unit, got {tuple(H.shape)}")
     return H.detach().reshape(H.shape[0], H.shape[1], -1)
 
+# %% ../../nbs/52_probes.units.ipynb #233da9f8
 def dead_frac(H: Tensor) -> float:
     "Fraction of units whose activation is exactly 0 on every probe input (and position)."
     return (_units(H) == 0).all(2).all(0).double().mean().item()
 
+# %% ../../nbs/52_probes.units.ipynb #d04349d9
 def dormant_frac_1pct(H: Tensor, frac: float = 0.01) -> float:
     "Fraction of units active (≠ 0) on fewer than `frac` (default 1 %) of the probe inputs."
     check_number("frac", frac, low=0, high=1)
     active = (_units(H) != 0).any(2).double().mean(0)                  # (U,) fraction of inputs where unit fires
     return (active < frac).double().mean().item()
 
+# %% ../../nbs/52_probes.units.ipynb #f15fc931
 def redo_scores(H: Tensor) -> Tensor:
     "ReDo's score s_i = E|h_i| / mean_k E|h_k| per unit (U,); all zeros if the layer is silent."
     m = _units(H).abs().double().mean((0, 2))                          # (U,) E_x |h_i|
     mean = m.mean()
     return m / mean if mean > 0 else torch.zeros_like(m)
 
+# %% ../../nbs/52_probes.units.ipynb #5632976b
 def redo_dormant_frac(H: Tensor, tau: float) -> float:
     "Fraction of units with ReDo score s_i ≤ `tau` (τ-dormant, Sokar et al. 2023)."
     check_number("tau", tau, low=0)
     return (redo_scores(H) <= tau).double().mean().item()
 
+# %% ../../nbs/52_probes.units.ipynb #21548bc2
 def zero_frac(H: Tensor) -> float:
     "Fraction of exactly-zero entries over batch × units (× positions)."
     return (_units(H) == 0).double().mean().item()
 
+# %% ../../nbs/52_probes.units.ipynb #e53e7d1d
 def saturated_frac(H: Tensor, thresh: float = 0.99) -> float:
     "Fraction of entries with |h| > `thresh` (saturation of tanh/sigmoid-like units)."
     check_number("thresh", thresh, low=0)
@@ -111,20 +118,24 @@ def _svals(A: Tensor) -> Tensor:
     if s.numel() == 0: raise ValueError(f"`A` is empty (shape {tuple(A.shape)})")
     return s                                                           # (k,) descending, float64
 
+# %% ../../nbs/52_probes.units.ipynb #cdb5b9c9
 def _entropy_rank(p: Tensor) -> float:
     p = p[p > 0]
     return math.exp(-(p * p.log()).sum().item())
 
+# %% ../../nbs/52_probes.units.ipynb #1dd205c9
 def effective_rank(A: Tensor) -> float:
     "Roy & Vetterli effective rank exp(H(p)), p_i = σ_i/Σσ_j, of a matrix (2-D) or its singular values (1-D)."
     s = _svals(A); t = s.sum()
     return _entropy_rank(s / t) if t > 0 else 0.0
 
+# %% ../../nbs/52_probes.units.ipynb #cee59e31
 def effective_rank_sq(A: Tensor) -> float:
     "Effective rank with p_i = σ_i²/Σσ_j² (entropy of the Gram eigenvalues)."
     s2 = _svals(A).square(); t = s2.sum()
     return _entropy_rank(s2 / t) if t > 0 else 0.0
 
+# %% ../../nbs/52_probes.units.ipynb #2f836c43
 def rank99(A: Tensor, thresh: float = 0.99) -> int:
     "Smallest k with Σ_{i≤k} σ_i ≥ `thresh`·Σσ_i (\"stable rank\" of several plasticity papers; not the classical one)."
     check_number("thresh", thresh, low=0, high=1, low_open=True)
@@ -134,6 +145,7 @@ def rank99(A: Tensor, thresh: float = 0.99) -> int:
     ok = c >= thresh * t - len(s) * torch.finfo(s.dtype).eps * t
     return int(ok.nonzero()[0].item()) + 1
 
+# %% ../../nbs/52_probes.units.ipynb #f0b2073f
 def stable_rank(A: Tensor) -> float:
     "Classical stable rank ‖A‖²_F / ‖A‖²₂ = Σσ_i²/σ_1²."
     s = _svals(A)
@@ -148,6 +160,7 @@ def weight_layers(model: nn.Module) -> dict[str, nn.Module]:
     if not out: raise ValueError(f"no Linear/OrthoLinear/Conv layer in {type(model).__name__}")
     return out
 
+# %% ../../nbs/52_probes.units.ipynb #e9fc6611
 @torch.no_grad()
 def weight_stats(model: nn.Module) -> dict[str, dict[str, float]]:
     "Per weight layer: mean_abs, fro, sigma_max, sigma_min, cond and the Eq. 16 iso_penalty of its weight."
@@ -165,6 +178,7 @@ def param_snapshot(model: nn.Module) -> dict[str, Tensor]:
     "Detached copies of `model`'s parameters, by name (the θ₀ of `distance_from_init`)."
     return {n: p.detach().clone() for n, p in model.named_parameters()}
 
+# %% ../../nbs/52_probes.units.ipynb #c42e1390
 @torch.no_grad()
 def distance_from_init(model: nn.Module, init: dict[str, Tensor]) -> float:
     "‖θ − θ₀‖₂ over all parameters, with θ₀ = `init` from `param_snapshot`."
@@ -177,6 +191,7 @@ def distance_from_init(model: nn.Module, init: dict[str, Tensor]) -> float:
         total += (p.detach().double() - init[n].to(p.device).double()).square().sum().item()
     return math.sqrt(total)
 
+# %% ../../nbs/52_probes.units.ipynb #f665b2bf
 def grad_norms(model: nn.Module, loss: Tensor) -> dict[str, float]:
     "‖∂loss/∂p‖ for every trainable parameter (by name) and their joint norm under 'total'; leaves `.grad` untouched."
     if not isinstance(loss, Tensor) or loss.numel() != 1 or not loss.requires_grad:

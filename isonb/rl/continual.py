@@ -4,31 +4,34 @@
 
 # %% ../../nbs/72_rl.continual.ipynb #5df85784
 from __future__ import annotations
-import argparse, json, math, os, re, sys, time, traceback
-from dataclasses import dataclass, field, asdict
+import datetime, json, math, os, sys, time, warnings
+from dataclasses import dataclass, field, fields
+from typing import Callable
 import numpy as np
 import torch
 import torch.nn as nn
 from torch import Tensor
-from ..core import check_number, check_choice, seed_everything, get_device
-from ..results import (ResultsError, CheckpointError, write_csv, read_csv, write_json, read_json, save_checkpoint,
-                           load_checkpoint, mean_ci, save_figure)
+from ..core import check_number, check_choice
+from ..results import ResultsError, read_csv, read_json, write_json, seal_record, SEAL_FIELD, mean_ci, save_figure
 from ..results import paired_contrast as paired_by_seed
+from ..stats import holm, t_test_p, stratified_bootstrap_ci
 from ..continual.methods import Method
 from ..continual.recipes import RECIPES, build_training
-from ..continual.cli import UsageError, check_writable
+from ..continual.runner import RunConfig, RUN_PROBES, commit_run
+from ..continual.analysis import per_seed
 from ..probes.callback import ProbeRunner
 from ..probes.jacobian import jacobian_stats
 from ..probes.units import activation_modules, weight_layers
 from ..regularizers import split_iso_params
 from .envs import GAMES, OBS_DIM, N_ACTIONS, MinAtarVecEnv, task_schedule, channel_perm, evaluate, Task, require_minatar
-from .ppo import PPOConfig, ActorCritic, make_agent, PRESETS, collect_rollout, ppo_update
+from .ppo import PPOConfig, ActorCritic, collect_rollout, ppo_update
 
 # %% auto #0
-__all__ = ['RL_RECIPES', 'NET_PROBES', 'SCALES', 'check_rl_recipe', 'distinct_first', 'net_probes', 'probe_agent',
-           'ContinualConfig', 'preset', 'config_dict', 'check_resume', 'reset_optimizer_state', 'train_task',
-           'run_continual', 'write_records', 'plot_run', 'aggregate', 'paired_contrast', 'recipe_color',
-           'plot_aggregate', 'stream_means', 'plot_stream', 'parser', 'parse_args', 'main']
+__all__ = ['RL_RECIPES', 'NET_PROBES', 'check_rl_recipe', 'distinct_first', 'net_probes', 'probe_agent', 'GameStreamConfig',
+           'reset_optimizer_state', 'play_visit', 'PPOTrainer', 'summarize_returns', 'main', 'recipe_color',
+           'visit_value', 'visit_by_seed', 'returns_by_visit', 'visit_contrast', 'visit_norm', 'normalized_scores',
+           'across_games', 'plot_returns_by_visit', 'stream_means', 'plot_stream', 'probe_by_cycle', 'visit_curves',
+           'plot_learning_curves']
 
 # %% ../../nbs/72_rl.continual.ipynb #836934e3
 RL_RECIPES: tuple[str, ...] = tuple(k for k, r in RECIPES.items() if r.arch == "actor_critic")
@@ -83,21 +86,15 @@ def probe_agent(agent: ActorCritic, X: Tensor, jacobian: bool = True) -> dict[st
 
 # %% ../../nbs/72_rl.continual.ipynb #bc602d23
 @dataclass
-class ContinualConfig:
-    recipe: str = "rl_baseline"
-    "an RL recipe: a key of `isonb.continual.recipes.RECIPES` with arch 'actor_critic' (`RL_RECIPES`)"
-    seed: int = 26
-    "stream and init seed (the paper's seeds are 26–33)"
+class GameStreamConfig:
+    games: tuple = GAMES
+    "games of the stream (each played once per cycle, order reshuffled every cycle)"
     cycles: int = 20
     "passes over the games"
-    games: tuple = GAMES
-    "games of the stream (each played once per cycle, order reshuffled)"
     steps_per_game: int = 15_000_000
     "environment steps per game visit (rounded down to whole PPO iterations)"
-    preset: str = "64x4"
-    "actor/critic size ('64x4' paper, '256x4')"
     ppo: PPOConfig = field(default_factory=PPOConfig)
-    "PPO settings (paper defaults)"
+    "PPO settings (paper defaults); the learning rate is the run's `lr`"
     reset_optimizer: bool = True
     "reset the optimizer's moments and step count at every game switch (the protocol)"
     eval_every: int = 500_000
@@ -106,219 +103,180 @@ class ContinualConfig:
     "episodes per evaluation (one per env, first episode each)"
     eval_max_steps: int = 10_000
     "step cap of an evaluation episode"
-    probe_size: int = 256
-    "observations used by the boundary probes"
     probe_jacobian: bool = True
-    "add Jacobian condition numbers to the probes"
+    "add Jacobian condition numbers to the boundary probes"
     max_episode_steps: int = 10_000
     "truncate training episodes at this length (isonb's choice; MinAtar has no limit of its own)"
     sticky_action_prob: float = 0.1
     "MinAtar sticky-action probability"
-    device: str = "auto"
-    "'auto', 'cpu' or 'cuda'"
+    seed: int = 26
+    "seed of the game order, channel permutations and environments (the presets use the run's seed; the paper's are 26–33)"
 
-    def __post_init__(self):
-        check_rl_recipe(self.recipe); check_choice("preset", self.preset, PRESETS)
-        if isinstance(self.ppo, dict): self.ppo = PPOConfig(**self.ppo)
-        self.games = tuple(self.games)
-        if not self.games: raise ValueError(f"`games` must name at least one of {list(GAMES)}")
-        for g in self.games: check_choice("games", g, GAMES)
-        dup = sorted({g for g in self.games if self.games.count(g) > 1})
-        if dup: raise ValueError(f"`games` lists {', '.join(map(repr, dup))} more than once")
-        check_number("seed", self.seed, low=0, integer=True); check_number("cycles", self.cycles, low=1, integer=True)
-        check_number("steps_per_game", self.steps_per_game, low=self.ppo.batch_size, integer=True)
-        for k in ("eval_every",): check_number(k, getattr(self, k), low=0, integer=True)
-        for k in ("eval_episodes", "eval_max_steps", "probe_size", "max_episode_steps"): check_number(k, getattr(self, k), low=1, integer=True)
-
+    def __post_init__(self): _check_games(self)
     @property
     def iters_per_game(self) -> int: return self.steps_per_game // self.ppo.batch_size
     @property
     def n_tasks(self) -> int: return self.cycles * len(self.games)
 
-SCALES = {
-    "paper": dict(),
-    "cpu": dict(cycles=3, steps_per_game=393_216, eval_every=0, eval_episodes=16, probe_size=256,
-                ppo=dict(num_envs=64, num_steps=128, update_epochs=4, num_minibatches=8)),
-    "smoke": dict(cycles=1, games=("breakout", "freeway"), steps_per_game=128, eval_every=64, eval_episodes=2,
-                  eval_max_steps=50, probe_size=32, max_episode_steps=200,
-                  ppo=dict(num_envs=4, num_steps=16, update_epochs=1, num_minibatches=2)),
-}
-
-def preset(scale: str = "paper", **kw) -> ContinualConfig:
-    "A `ContinualConfig` at `scale` ('paper', 'cpu', 'smoke') with field overrides `kw` (`ppo` may be a dict)."
-    check_choice("scale", scale, SCALES)
-    base = dict(SCALES[scale]); ppo = {**base.pop("ppo", {}), **kw.pop("ppo", {})}
-    return ContinualConfig(**{**base, **kw, "ppo": PPOConfig(**ppo)})
-
-# %% ../../nbs/72_rl.continual.ipynb #0bf8e9ea
-def config_dict(cfg: ContinualConfig) -> dict:
-    "`cfg` as the JSON-compatible dict stored in `config.json` (tuples as lists)."
-    return json.loads(json.dumps(asdict(cfg), default=list))
-
-def _config_diff(a: dict, b: dict, prefix: str = "") -> list[str]:
-    out = []
-    for k in sorted(set(a) | set(b)):
-        va, vb = a.get(k, "<missing>"), b.get(k, "<missing>")
-        if isinstance(va, dict) and isinstance(vb, dict): out += _config_diff(va, vb, f"{prefix}{k}.")
-        elif va != vb: out.append(f"{prefix}{k}: {va!r} → {vb!r}")
-    return out
-
-def check_resume(cfg: ContinualConfig, out: str) -> dict | None:
-    "The verified checkpoint to resume `cfg` from in `out`, or None for a fresh run; a changed config names its fields."
-    cpath, ckpt = os.path.join(out, "config.json"), os.path.join(out, "checkpoint.pt")
-    if not os.path.exists(ckpt): return None
-    if os.path.exists(cpath):
-        diff = _config_diff(read_json(cpath), config_dict(cfg))
-        if diff: raise ValueError(f"{out!r} holds a run with a different config.json ({'; '.join(diff)}); use another "
-                                  "`out` or delete it")
-    return load_checkpoint(ckpt)
-
-def _restore(st: dict, path: str, agent: nn.Module, opt, method: Method, gen: torch.Generator) -> tuple[int, dict]:
-    "Load checkpoint state `st` into the run's objects; return (next task, records)."
-    try:
-        agent.load_state_dict(st["agent"]); opt.load_state_dict(st["optimizer"]); method.load_state_dict(st["method"])
-        gen.set_state(st["generator"])
-        return int(st["next_task"]), st["records"]
-    except (KeyError, RuntimeError, ValueError, TypeError) as e:
-        raise CheckpointError(f"checkpoint {path}: does not fit this run ({type(e).__name__}: {e}); delete it to restart "
-                              "the run") from None
+# %% ../../nbs/72_rl.continual.ipynb #f23fb09b
+def _check_games(s: GameStreamConfig) -> None:
+    "Validate a `GameStreamConfig` in place (`ppo` may be given as a dict)."
+    if isinstance(s.ppo, dict):
+        known = [f.name for f in fields(PPOConfig)]
+        bad = sorted(set(s.ppo) - set(known))
+        if bad: raise ValueError(f"`ppo` has unknown field(s) {bad}; PPO fields: {known} (the learning rate is the run's `lr`)")
+        s.ppo = PPOConfig(**s.ppo)
+    if not isinstance(s.ppo, PPOConfig): raise TypeError(f"`ppo` must be a PPOConfig or a dict, got {type(s.ppo).__name__}")
+    s.games = tuple(s.games) if isinstance(s.games, (list, tuple)) else s.games
+    if not isinstance(s.games, tuple) or not s.games: raise ValueError(f"`games` must name at least one of {list(GAMES)}")
+    for g in s.games: check_choice("games", g, GAMES)
+    dup = sorted({g for g in s.games if s.games.count(g) > 1})
+    if dup: raise ValueError(f"`games` lists {', '.join(map(repr, dup))} more than once")
+    check_number("seed", s.seed, low=0, high=2**63 - 1, integer=True); check_number("cycles", s.cycles, low=1, integer=True)
+    check_number("steps_per_game", s.steps_per_game, low=s.ppo.batch_size, integer=True)
+    check_number("eval_every", s.eval_every, low=0, integer=True)
+    for k in ("eval_episodes", "eval_max_steps", "max_episode_steps"): check_number(k, getattr(s, k), low=1, integer=True)
+    check_number("sticky_action_prob", s.sticky_action_prob, low=0, high=1)
+    for k in ("reset_optimizer", "probe_jacobian"):
+        if not isinstance(getattr(s, k), bool): raise TypeError(f"`{k}` must be True or False, got {getattr(s, k)!r}")
 
 # %% ../../nbs/72_rl.continual.ipynb #b72c0005
 def _env_seed(seed: int, task: int, kind: int = 0) -> int:
     return int(np.random.SeedSequence([seed, task, kind]).generate_state(1)[0] % 2**31)
 
+# %% ../../nbs/72_rl.continual.ipynb #c8d65735
 def reset_optimizer_state(opt: torch.optim.Optimizer):
     "Clear the optimizer's per-parameter state (moments and step count); AdamO via its `reset_state()`."
     if hasattr(opt, "reset_state"): opt.reset_state()
     else: opt.state.clear()
 
-def _eval_game(agent, cfg, task: Task, game: str, kind: int) -> float:
-    perm = channel_perm(cfg.seed, game, task.cycle)
-    g = torch.Generator().manual_seed(_env_seed(cfg.seed, task.index, 100 + kind))
+# %% ../../nbs/72_rl.continual.ipynb #5239a46e
+def _eval_game(agent, s: GameStreamConfig, task: Task, game: str, kind: int) -> float:
+    perm = channel_perm(s.seed, game, task.cycle)
+    g = torch.Generator().manual_seed(_env_seed(s.seed, task.index, 100 + kind))
     dev = next(agent.parameters()).device
     pol = lambda o: agent.act(o.to(dev), g)[0].cpu()
-    return float(np.mean(evaluate(pol, game, perm, cfg.eval_episodes, _env_seed(cfg.seed, task.index, 200 + kind),
-                                  cfg.eval_max_steps, cfg.sticky_action_prob)))
+    return float(np.mean(evaluate(pol, game, perm, s.eval_episodes, _env_seed(s.seed, task.index, 200 + kind),
+                                  s.eval_max_steps, s.sticky_action_prob)))
 
-# %% ../../nbs/72_rl.continual.ipynb #b32c1a8e
-def train_task(agent: ActorCritic, opt, method: Method, gen: torch.Generator, cfg: ContinualConfig, task: Task,
-               rec: dict, dev) -> tuple[Tensor, list]:
+# %% ../../nbs/72_rl.continual.ipynb #c278da33
+def play_visit(agent: ActorCritic, opt, method: Method, gen: torch.Generator, s: GameStreamConfig, task: Task, rec: dict, dev):
     "Play and learn one game visit, appending its iteration and within-visit evaluation records to `rec`; return (last rollout's obs, late returns)."
-    env = MinAtarVecEnv(task.game, cfg.ppo.num_envs, task.perm, _env_seed(cfg.seed, task.index),
-                        cfg.sticky_action_prob, cfg.max_episode_steps)
-    obs, late, B = env.reset(), [], cfg.ppo.batch_size
-    for it in range(cfg.iters_per_game):
+    env = MinAtarVecEnv(task.game, s.ppo.num_envs, task.perm, _env_seed(s.seed, task.index), s.sticky_action_prob, s.max_episode_steps)
+    obs, late, B = env.reset(), [], s.ppo.batch_size
+    for it in range(s.iters_per_game):
         ti = time.perf_counter()
-        ro = collect_rollout(agent, env, obs, cfg.ppo.num_steps, gen, dev); obs = ro["next_obs"]
-        logs = ppo_update(agent, opt, ro, cfg.ppo, gen, method)
+        ro = collect_rollout(agent, env, obs, s.ppo.num_steps, gen, dev); obs = ro["next_obs"]
+        logs = ppo_update(agent, opt, ro, s.ppo, gen, method)
         step, rets = (it + 1) * B, ro["episode_return"]
-        if step > 0.75 * cfg.iters_per_game * B: late += rets
+        if step > 0.75 * s.iters_per_game * B: late += rets
         rec["iterations"].append(dict(task=task.index, cycle=task.cycle, game=task.game, iteration=it, step=step,
-                                      global_step=task.index * cfg.iters_per_game * B + step,
-                                      episodes=len(rets), episode_return=float(np.mean(rets)) if rets else float("nan"),
-                                      **logs, sps=B / (time.perf_counter() - ti)))
-        if cfg.eval_every and step // cfg.eval_every > (step - B) // cfg.eval_every and it + 1 < cfg.iters_per_game:
+                                      global_step=task.index * s.iters_per_game * B + step, episodes=len(rets),
+                                      episode_return=float(np.mean(rets)) if rets else float("nan"), **logs,
+                                      sps=B / (time.perf_counter() - ti)))
+        if s.eval_every and step // s.eval_every > (step - B) // s.eval_every and it + 1 < s.iters_per_game:
             rec["evals"].append(dict(task=task.index, cycle=task.cycle, at="within", step=step, game=task.game,
-                                     eval_return=_eval_game(agent, cfg, task, task.game, it)))
+                                     eval_return=_eval_game(agent, s, task, task.game, it)))
     return ro["obs"].flatten(0, 1), late
 
-def _boundary(agent: ActorCritic, cfg: ContinualConfig, task: Task, X: Tensor, late: list, rec: dict, t0: float):
-    "Evaluate every game, probe on `probe_size` of the observations `X`, append the evaluation and task records."
-    ev = {g: _eval_game(agent, cfg, task, g, -1 - i) for i, g in enumerate(cfg.games)}
+# %% ../../nbs/72_rl.continual.ipynb #d546ec42
+class PPOTrainer:
+    "Continual PPO on the MinAtar game stream: one game visit per task, evaluated and probed at every boundary."
+    stream_type, curve = GameStreamConfig, "train_return"
+    metrics = ("avg_train_return", "last_train_return", "last_eval_return")
+    def __init__(self, cfg, device, data=None):
+        if data is not None: raise ValueError("`data`: the RL trainer plays MinAtar games and takes no dataset")
+        require_minatar()
+        self.cfg, self.s, self.dev = cfg, cfg.stream, device
+        self.tasks, self.n_tasks = task_schedule(cfg.stream.seed, cfg.stream.cycles, cfg.stream.games), cfg.stream.n_tasks
+        self.gen, self._div = torch.Generator().manual_seed(cfg.seed + 1), None
+    @staticmethod
+    def check_config(cfg):
+        if cfg.arch is not None: raise ValueError(f"`arch`: RL recipes use the actor-critic of 71_rl.ppo, got {cfg.arch!r}")
+        if cfg.record_steps: raise ValueError("`record_steps`: the RL trainer always writes iterations.csv; leave it False")
+        if tuple(cfg.probes) != RUN_PROBES: raise ValueError("`probes`: the RL trainer has its own boundary probes (this chapter)")
+    def build(self):
+        c = self.cfg
+        self.agent = ActorCritic(OBS_DIM, N_ACTIONS, width=c.width, depth=c.depth, **{**RECIPES[c.recipe].arch_kw, **c.arch_kw}).to(self.dev)
+        self.opt, self.method = build_training(c.recipe, self.agent, c.lr, iso=c.iso, iso_lr=c.iso_lr, opt_kw=c.opt_kw, method_kw=c.method_kw)
+        return self.agent, self.opt, self.method
+    def state_dict(self): return {"generator": self.gen.get_state()}
+    def load_state_dict(self, d): self.gen.set_state(d["generator"])
+    def diverged(self, row): return self._div
+
+# %% ../../nbs/72_rl.continual.ipynb #f7582d8f
+def _train_task(self, t: int) -> dict:
+    s, task, rec, tic = self.s, self.tasks[t], dict(iterations=[], evals=[]), time.perf_counter()
+    if s.reset_optimizer: reset_optimizer_state(self.opt)
+    if self.method.needs_task_boundary: self.method.on_task_start(self.agent, self.opt, t)
+    try: self._X, late = play_visit(self.agent, self.opt, self.method, self.gen, s, task, rec, self.dev)
+    except FloatingPointError as e: self._div, self._X, late = str(e), None, []
+    ev = {} if self._div else {g: _eval_game(self.agent, s, task, g, -1 - i) for i, g in enumerate(s.games)}
     for g, r in ev.items():
-        rec["evals"].append(dict(task=task.index, cycle=task.cycle, at="boundary", step=cfg.iters_per_game * cfg.ppo.batch_size,
-                                 game=g, eval_return=r))
-    X = X[torch.randperm(len(X), generator=torch.Generator().manual_seed(task.index))[:cfg.probe_size]]
-    rec["tasks"].append(dict(task=task.index, cycle=task.cycle, game=task.game,
-                             train_return=float(np.mean(late)) if late else float("nan"), train_episodes=len(late),
-                             eval_return=ev[task.game], **probe_agent(agent, X, cfg.probe_jacobian),
-                             seconds=time.perf_counter() - t0))
+        rec["evals"].append(dict(task=t, cycle=task.cycle, at="boundary", step=s.iters_per_game * s.ppo.batch_size, game=g, eval_return=r))
+    row = dict(task=t, cycle=task.cycle, game=task.game, train_return=float(np.mean(late)) if late else math.nan,
+               train_episodes=len(late), eval_return=ev.get(task.game, math.nan), seconds=time.perf_counter() - tic)
+    return dict(row=row, records=rec)
 
-# %% ../../nbs/72_rl.continual.ipynb #b72c0006
-def run_continual(cfg: ContinualConfig, out: str, stop_after: int | None = None, progress: bool = False,
-                  log=print) -> dict:
-    "Run or resume `cfg`'s stream, writing the run directory `out`; returns the records (iterations, tasks, evals)."
-    if stop_after is not None: check_number("stop_after", stop_after, low=1, integer=True)
-    os.makedirs(out, exist_ok=True)
-    dev = get_device(cfg.device)
-    st, ckpt = check_resume(cfg, out), os.path.join(out, "checkpoint.pt")
-    write_json(os.path.join(out, "config.json"), config_dict(cfg))
-    seed_everything(cfg.seed)
-    agent = make_agent(OBS_DIM, N_ACTIONS, cfg.preset, **RECIPES[cfg.recipe].arch_kw).to(dev)
-    opt, method = build_training(cfg.recipe, agent, cfg.ppo.lr)
-    gen = torch.Generator().manual_seed(cfg.seed + 1)
-    rec, start = dict(iterations=[], tasks=[], evals=[]), 0
-    if st is not None:
-        start, rec = _restore(st, ckpt, agent, opt, method, gen); log(f"resumed {out} at task {start}/{cfg.n_tasks}")
-    t0 = time.perf_counter()
-    for task in task_schedule(cfg.seed, cfg.cycles, cfg.games)[start:]:
-        if stop_after is not None and task.index >= start + stop_after: break
-        if cfg.reset_optimizer: reset_optimizer_state(opt)
-        if method.needs_task_boundary: method.on_task_start(agent, opt, task.index)
-        X, late = train_task(agent, opt, method, gen, cfg, task, rec, dev)
-        _boundary(agent, cfg, task, X, late, rec, t0)
-        save_checkpoint(ckpt, dict(agent=agent.state_dict(), optimizer=opt.state_dict(), method=method.state_dict(),
-                                   generator=gen.get_state(), next_task=task.index + 1, records=rec))
-        write_records(rec, out)
-        r = rec["tasks"][-1]
-        log(f"[{cfg.recipe} s{cfg.seed}] task {task.index + 1}/{cfg.n_tasks} cycle {task.cycle} {task.game:<14} "
-            f"train {r['train_return']:7.2f} eval {r['eval_return']:7.2f}  {time.perf_counter() - t0:6.0f}s")
-    if len(rec["tasks"]) == cfg.n_tasks: plot_run(rec, os.path.join(out, "returns.png"), title=f"{cfg.recipe} seed {cfg.seed}")
-    return rec
+PPOTrainer.train_task = _train_task
 
-def write_records(rec: dict, out: str):
-    "Write iterations.csv, tasks.csv, evals.csv and summary.json into `out` (atomically, via `isonb.results`)."
-    for k in ("iterations", "tasks", "evals"):
-        if rec[k]: write_csv(os.path.join(out, f"{k}.csv"), rec[k])
-    write_json(os.path.join(out, "summary.json"), dict(tasks_done=len(rec["tasks"]),
-               train_return={r["game"] + f"/c{r['cycle']}": r["train_return"] for r in rec["tasks"]}))
+# %% ../../nbs/72_rl.continual.ipynb #f932bed8
+def _probe(self, t: int) -> dict:
+    X = self._X[torch.randperm(len(self._X), generator=torch.Generator().manual_seed(t))[:self.cfg.probe_size]]
+    return probe_agent(self.agent, X, self.s.probe_jacobian) if self.cfg.probe_size else {}
 
-def plot_run(rec: dict, path: str, title: str = ""):
-    "Figure: training return of each game visit against cycle, one line per game."
-    import matplotlib; matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(5, 3.2), dpi=80)
-    for g in dict.fromkeys(r["game"] for r in rec["tasks"]):
-        rs = [r for r in rec["tasks"] if r["game"] == g]
-        ax.plot([r["cycle"] for r in rs], [r["train_return"] for r in rs], "o-", label=g)
-    ax.set_xlabel("cycle"); ax.set_ylabel("training return (last 25% of visit)"); ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7); ax.grid(alpha=0.3); fig.tight_layout(); save_figure(fig, path)
+PPOTrainer.probe = _probe
 
-# %% ../../nbs/72_rl.continual.ipynb #3dff3911
-def _run(d: str) -> tuple[dict, list[dict]]:
-    return read_json(os.path.join(d, "config.json")), read_csv(os.path.join(d, "tasks.csv"))
+# %% ../../nbs/72_rl.continual.ipynb #7d33b654
+def summarize_returns(rows: list[dict], last: int = 4) -> dict:
+    "The average training return over the stream, and the mean training and evaluation returns of the last `last` visits."
+    if not rows: return {}
+    m = lambda k, rs: float(np.mean([r[k] for r in rs]))
+    return dict(tasks=len(rows), avg_train_return=m("train_return", rows), last_train_return=m("train_return", rows[-last:]),
+                last_eval_return=m("eval_return", rows[-last:]))
 
-def aggregate(run_dirs, metric: str = "train_return") -> list[dict]:
-    "Per (recipe, game, cycle): mean, 95% t-interval half-width and n over the seeds of `run_dirs` that recorded `metric`."
-    vals = {}
-    for d in run_dirs:
-        c, rows = _run(d)
-        for r in rows:
-            if r.get(metric) is not None: vals.setdefault((c["recipe"], r["game"], int(r["cycle"])), []).append(float(r[metric]))
-    out = [dict(recipe=k[0], game=k[1], cycle=k[2], mean=m, ci95=hw, n=len(v)) for k, v in vals.items() for m, hw in [mean_ci(v)]]
-    return sorted(out, key=lambda r: (r["recipe"], r["game"], r["cycle"]))
+PPOTrainer.summarize = staticmethod(summarize_returns)
 
-def _by_seed(run_dirs, recipe: str, metric: str) -> dict:
-    "{seed: {(game, cycle): value}} of the runs of `recipe`."
-    out = {}
-    for d in run_dirs:
-        c, rows = _run(d)
-        if c["recipe"] != recipe: continue
-        if c["seed"] in out: raise ValueError(f"two runs of recipe {recipe!r} with seed {c['seed']} among `run_dirs`")
-        out[c["seed"]] = {(r["game"], int(r["cycle"])): float(r[metric]) for r in rows}
-    return out
+# %% ../../nbs/72_rl.continual.ipynb #e87beceb
+def _rl_config(old: dict) -> RunConfig:
+    "The `RunConfig` of a run directory of the older RL runner, from its `config.json`."
+    o = dict(old); ppo = dict(o.pop("ppo")); lr = ppo.pop("lr", 2.5e-4)
+    width, depth = {"64x4": (64, 4), "256x4": (256, 4)}[o.pop("preset", "64x4")]
+    keep = ("recipe", "seed", "probe_size", "device")
+    stream = {k: v for k, v in o.items() if k not in keep}
+    return RunConfig.from_dict(dict(recipe=o["recipe"], seed=o["seed"], probe_size=o["probe_size"], device=o.get("device", "auto"),
+                                    width=width, depth=depth, lr=lr, stream=dict(stream, ppo=ppo, seed=o["seed"]), schema=1))
 
-def paired_contrast(run_dirs, recipe: str, reference: str = "rl_baseline", metric: str = "train_return") -> list[dict]:
-    "Per (game, cycle): mean over seeds of `recipe` − `reference` with a 95% t-interval, pairing runs by seed (same stream)."
-    A, R = _by_seed(run_dirs, recipe, metric), _by_seed(run_dirs, reference, metric)
-    seeds = sorted(set(A) & set(R))
-    if not seeds: raise ValueError(f"no seed was run by both `recipe`={recipe!r} and `reference`={reference!r}")
-    out = []
-    for key in sorted(set.intersection(*(set(A[s]) & set(R[s]) for s in seeds))):
-        pc = paired_by_seed({s: A[s][key] for s in seeds}, {s: R[s][key] for s in seeds})
-        out.append(dict(recipe=recipe, reference=reference, game=key[0], cycle=key[1], diff=pc["diff"], ci95=pc["ci95"],
-                        n=pc["n"], significant=pc["significant"]))
-    return out
+# %% ../../nbs/72_rl.continual.ipynb #19f7f218
+def _upgrade_rl_run(d: str) -> bool:
+    "Upgrade the finished run directory `d` of the older RL runner in place (see above); False if it is already current."
+    if os.path.exists(os.path.join(d, "result.json")): return False
+    cfg = _rl_config(read_json(os.path.join(d, "config.json")))
+    rows = read_csv(os.path.join(d, "tasks.csv"))
+    if len(rows) != cfg.stream.n_tasks:
+        raise ResultsError(f"{d}: an unfinished run of the older RL runner ({len(rows)} of {cfg.stream.n_tasks} tasks); delete it and run it again")
+    cum = [r["seconds"] for r in rows]
+    for r, a, b in zip(rows, [0.0] + cum[:-1], cum): r["seconds"] = b - a
+    records = {k: read_csv(os.path.join(d, f"{k}.csv")) for k in ("iterations", "evals")}
+    res = commit_run(d, cfg, rows, records, "complete", None, None, float(cum[-1]), None, False)
+    rec = read_json(os.path.join(d, "result.json")); rec.pop(SEAL_FIELD)
+    rec.update(threads=None, finished=None, upgraded=dict(at=rec["finished"], from_layout="isonb.rl.continual run directory"))
+    write_json(os.path.join(d, "result.json"), seal_record(rec)); write_json(os.path.join(d, "config.json"), dict(key=cfg.key(), **cfg.to_dict()))
+    for f in ("tasks.csv", "summary.json"):
+        if os.path.exists(os.path.join(d, f)): os.remove(os.path.join(d, f))
+    return True
+
+PPOTrainer.upgrade_run = staticmethod(_upgrade_rl_run)
+
+# %% ../../nbs/72_rl.continual.ipynb #c613acd1
+def main(argv=None) -> int:
+    "`python -m isonb.rl.continual`: RL runs go through `isonb run`; say so on one line and exit with status 2."
+    print("isonb.rl.continual: RL runs go through the runner: isonb run --preset rl_cpu --recipe rl_adamo --seeds 26 "
+          "[--out DIR] [--set KEY=VALUE ...] (isonb run --help; the presets are rl_paper, rl_cpu, rl_smoke)", file=sys.stderr)
+    return 2
+
+if __name__ == "__main__" and "__file__" in globals():
+    sys.exit(main())
 
 # %% ../../nbs/72_rl.continual.ipynb #b72c0008
 def _recipe_rank(recipe: str) -> int: return RL_RECIPES.index(recipe) if recipe in RL_RECIPES else len(RL_RECIPES)
@@ -327,113 +285,169 @@ def recipe_color(recipe: str) -> str:
     "The matplotlib colour of `recipe` in every figure of this chapter (the order of `RL_RECIPES`: rl_baseline C0, rl_adamo C1, …)."
     return f"C{_recipe_rank(recipe) % 10}"
 
-def plot_aggregate(agg: list[dict], path: str, metric: str = "training return"):
-    "One panel per game: mean ± 95% CI of `agg` against cycle, one line per recipe."
+# %% ../../nbs/72_rl.continual.ipynb #3dff3911
+def visit_value(game: str, cycle: int, column: str = "train_return") -> Callable[[list[dict]], float]:
+    "The metric 'value of `column` at the visit of `game` in `cycle`' on a run's metrics rows (for `analysis.per_seed`)."
+    check_choice("game", game, GAMES); check_number("cycle", cycle, low=0, integer=True)
+    def value(rows: list[dict]) -> float:
+        hit = [r for r in rows if r["game"] == game and r["cycle"] == cycle]
+        if len(hit) != 1: raise ValueError(f"the rows hold {len(hit)} visits of {game!r} in cycle {cycle}, not one")
+        if column not in hit[0]: raise ValueError(f"`column` {column!r} is not in the rows; columns: {sorted(hit[0])}")
+        return float(hit[0][column])
+    return value
+
+# %% ../../nbs/72_rl.continual.ipynb #0192c86f
+def visit_by_seed(runs: list[dict], recipe: str, game: str, cycle: int, column: str = "train_return") -> dict:
+    "{seed: `column` at the visit (`game`, `cycle`)} over the runs of `recipe` (`isonb.continual.analysis.per_seed`)."
+    rs = [r for r in runs if r["config"]["recipe"] == recipe]
+    if not rs: raise ValueError(f"no run of recipe {recipe!r} among the {len(runs)} runs")
+    return per_seed(rs, visit_value(game, cycle, column))                    # an error for a seed twice or a failed run
+
+# %% ../../nbs/72_rl.continual.ipynb #f9f764ea
+def _visits(rows: list[dict]) -> list[tuple[str, int]]:
+    return sorted({(r["game"], r["cycle"]) for r in rows}, key=lambda v: (GAMES.index(v[0]), v[1]))
+
+def returns_by_visit(runs: list[dict], column: str = "train_return") -> list[dict]:
+    "Per (recipe, game, cycle) of the `runs` that recorded `column`: mean over seeds, 95 % t half-width, n and the seeds."
+    have, out = [r for r in runs if column in r["rows"][0]], []
+    for rc in sorted({r["config"]["recipe"] for r in have}, key=_recipe_rank):
+        for g, c in _visits(next(r for r in have if r["config"]["recipe"] == rc)["rows"]):
+            v = visit_by_seed(have, rc, g, c, column)
+            m, hw = mean_ci(v.values())
+            out.append(dict(recipe=rc, game=g, cycle=c, mean=m, ci95=hw, n=len(v), seeds=list(v)))
+    return out
+
+# %% ../../nbs/72_rl.continual.ipynb #c2b9b9f4
+def visit_contrast(runs: list[dict], recipe: str, reference: str = "rl_baseline", column: str = "train_return",
+                   alpha: float = 0.05) -> list[dict]:
+    "Per visit of `reference`: `recipe` − `reference` paired on their shared seeds (t-interval, paired t-test), Holm over the visits."
+    ref = [r for r in runs if r["config"]["recipe"] == reference]
+    if not ref: raise ValueError(f"no run of `reference`={reference!r} among the {len(runs)} runs")
+    rows = []
+    for g, c in _visits(ref[0]["rows"]):
+        a, b = visit_by_seed(runs, recipe, g, c, column), visit_by_seed(ref, reference, g, c, column)
+        pc = paired_by_seed(a, b)                                              # on the shared seeds
+        if pc["n"] < 2: raise ValueError(f"`recipe`={recipe!r} and `reference`={reference!r} share {pc['n']} seed: no test")
+        rows.append(dict(recipe=recipe, reference=reference, game=g, cycle=c, diff=pc["diff"], ci95=pc["ci95"], n=pc["n"],
+                         p=t_test_p([a[s] - b[s] for s in pc["seeds"]]), seeds=pc["seeds"], unpaired=sorted(set(a) ^ set(b))))
+    adj, rej = holm([r["p"] for r in rows], alpha)
+    return [dict(r, p_holm=q, reject=x) for r, q, x in zip(rows, adj, rej)]
+
+# %% ../../nbs/72_rl.continual.ipynb #9e21a4d8
+def visit_norm(runs: list[dict], uniform: dict, reference: str = "rl_baseline") -> dict:
+    "Per game of `uniform` {game: uniform-policy return}: (that return, `reference`'s mean return on its first visit)."
+    out = {}
+    for g, u in uniform.items():
+        b = mean_ci(visit_by_seed(runs, reference, g, 0).values())[0]
+        if not b > u: raise ValueError(f"{reference!r} does not beat the uniform policy on {g!r} ({b:.3g} ≤ {u:.3g}): no scale to normalise by")
+        out[g] = (float(u), b)
+    return out
+
+# %% ../../nbs/72_rl.continual.ipynb #b5bfcbdb
+def normalized_scores(runs: list[dict], recipe: str, cycle: int, norm: dict, column: str = "train_return",
+                      seeds: list | None = None) -> tuple[list, Tensor]:
+    "The seeds and the (seeds, games) float64 matrix of `recipe`'s `column` at `cycle`, game g mapped by (v − lo)/(hi − lo), `norm[g]` = (lo, hi)."
+    cols = {g: visit_by_seed(runs, recipe, g, cycle, column) for g in norm}
+    seeds = sorted(set.intersection(*(set(v) for v in cols.values()))) if seeds is None else list(seeds)
+    missing = [s for s in seeds if any(s not in v for v in cols.values())]
+    if missing: raise ValueError(f"recipe {recipe!r} has no run with seed(s) {missing}")
+    S = [[(cols[g][s] - lo) / (hi - lo) for g, (lo, hi) in norm.items()] for s in seeds]
+    return seeds, torch.tensor(S, dtype=torch.float64)                                      # (seeds, games)
+
+# %% ../../nbs/72_rl.continual.ipynb #46ccacdc
+def across_games(runs: list[dict], recipe: str, cycle: int, norm: dict, minus: tuple | None = None,
+                 reps: int = 2000, seed: int = 0) -> dict:
+    "IQM of `recipe`'s normalised returns at `cycle` over (seeds × games), minus those of `minus` = (recipe, cycle) per shared seed, with a stratified-bootstrap 95 % interval."
+    seeds, S = normalized_scores(runs, recipe, cycle, norm)
+    if minus is not None:
+        seeds = sorted(set(seeds) & set(normalized_scores(runs, *minus, norm)[0]))
+        if len(seeds) < 2: raise ValueError(f"`recipe`={recipe!r} and `minus`={minus!r} share {len(seeds)} seed(s); the bootstrap needs 2")
+        S = normalized_scores(runs, recipe, cycle, norm, seeds=seeds)[1] - normalized_scores(runs, *minus, norm, seeds=seeds)[1]
+    return dict(stratified_bootstrap_ci(S, "iqm", reps=reps, seed=seed), seeds=seeds)
+
+# %% ../../nbs/72_rl.continual.ipynb #df2cfab5
+def plot_returns_by_visit(rows: list[dict], path: str, ylabel: str = "training return"):
+    "One panel per game: mean ± 95 % t-interval of `returns_by_visit` rows against cycle, one line per recipe."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    games = list(dict.fromkeys(r["game"] for r in agg))
+    games = list(dict.fromkeys(r["game"] for r in rows))
     fig, axs = plt.subplots(1, len(games), figsize=(3.2 * len(games), 3), dpi=80, squeeze=False)
     for ax, g in zip(axs[0], games):
-        for rc in sorted(dict.fromkeys(r["recipe"] for r in agg), key=_recipe_rank):
-            rs = sorted((r for r in agg if r["recipe"] == rc and r["game"] == g), key=lambda r: r["cycle"])
+        for rc in sorted(dict.fromkeys(r["recipe"] for r in rows), key=_recipe_rank):
+            rs = sorted((r for r in rows if r["recipe"] == rc and r["game"] == g), key=lambda r: r["cycle"])
             x, m = np.array([r["cycle"] for r in rs]), np.array([r["mean"] for r in rs])
-            ci = np.nan_to_num(np.array([r["ci95"] for r in rs]))
-            ax.plot(x, m, "o-", label=rc, color=recipe_color(rc)); ax.fill_between(x, m - ci, m + ci, alpha=0.2, color=recipe_color(rc))
-        ax.set_title(g, fontsize=10); ax.set_xlabel("cycle"); ax.grid(alpha=0.3)
-        ax.set_xticks(sorted({r["cycle"] for r in agg}))
-    axs[0][0].set_ylabel(metric); axs[0][0].legend(fontsize=7)
+            ci, col = np.nan_to_num(np.array([r["ci95"] for r in rs])), recipe_color(rc)
+            ax.plot(x, m, "o-", label=f"{rc} (n={rs[0]['n']})", color=col); ax.fill_between(x, m - ci, m + ci, alpha=0.2, color=col)
+        ax.set_title(g, fontsize=10); ax.set_xlabel("cycle"); ax.grid(alpha=0.3); ax.set_xticks(sorted({r["cycle"] for r in rows}))
+    axs[0][0].set_ylabel(ylabel); axs[0][0].legend(fontsize=7)
     fig.tight_layout(); save_figure(fig, path)
 
-def stream_means(run_dirs, metric: str) -> dict:
-    "{recipe: (task indices, mean over seeds, n seeds per task)} of `metric` along the stream (NaN and missing skipped)."
+# %% ../../nbs/72_rl.continual.ipynb #0f4b3a3f
+def stream_means(runs: list[dict], column: str) -> dict:
+    "{recipe: (task indices, mean over seeds, seeds per task)} of `column` at each game boundary; NaN and missing values skipped."
     acc = {}
-    for d in run_dirs:
-        c, rows = _run(d)
-        for r in rows:
-            v = float(r.get(metric, math.nan))
-            if math.isfinite(v): acc.setdefault(c["recipe"], {}).setdefault(int(r["task"]), []).append(v)
-    return {rc: (np.array(sorted(t)), np.array([mean_ci(t[i])[0] for i in sorted(t)]), np.array([len(t[i]) for i in sorted(t)]))
+    for r in runs:
+        for row in r["rows"]:
+            v = float(row.get(column, math.nan))
+            if math.isfinite(v): acc.setdefault(r["config"]["recipe"], {}).setdefault(int(row["task"]), []).append(v)
+    return {rc: (np.array(sorted(t)), np.array([np.mean(t[i]) for i in sorted(t)]), np.array([len(t[i]) for i in sorted(t)]))
             for rc, t in acc.items()}
 
-def plot_stream(run_dirs, metrics: list[str], path: str, log: tuple = ()):
-    "One panel per metric: its mean over seeds at each game boundary (task index), one line per recipe."
+# %% ../../nbs/72_rl.continual.ipynb #2e559646
+def plot_stream(runs: list[dict], columns: list[str], path: str, log: tuple = ()):
+    "One panel per column: `stream_means` at each game boundary (task index), one line per recipe; `log` columns on a log scale."
     import matplotlib; matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics), 2.8), dpi=80, squeeze=False)
-    for ax, k in zip(axs[0], metrics):
-        for rc, (x, m, _) in sorted(stream_means(run_dirs, k).items(), key=lambda t: _recipe_rank(t[0])):
+    fig, axs = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 2.8), dpi=80, squeeze=False)
+    for ax, k in zip(axs[0], columns):
+        for rc, (x, m, _) in sorted(stream_means(runs, k).items(), key=lambda t: _recipe_rank(t[0])):
             ax.plot(x, m, ".-", label=rc, color=recipe_color(rc))
         ax.set_title(k, fontsize=9); ax.set_xlabel("game visit"); ax.grid(alpha=0.3)
         if k in log: ax.set_yscale("log")
     max(axs[0], key=lambda a: len(a.lines)).legend(fontsize=7)              # the panel where every recipe appears
     fig.tight_layout(); save_figure(fig, path)
 
-# %% ../../nbs/72_rl.continual.ipynb #20c745e2
-class _Parser(argparse.ArgumentParser):
-    def error(self, message): raise UsageError(message)
+# %% ../../nbs/72_rl.continual.ipynb #50914b60
+def probe_by_cycle(runs: list[dict], column: str) -> list[dict]:
+    "Per (recipe, cycle): `column` averaged over the cycle's games, then over the seeds that recorded it; n = those seeds."
+    out = []
+    for rc in sorted({r["config"]["recipe"] for r in runs}, key=_recipe_rank):
+        rs = [r for r in runs if r["config"]["recipe"] == rc and column in r["rows"][0]]
+        for c in sorted({x["cycle"] for r in rs for x in r["rows"]}):
+            per = [np.mean([x[column] for x in r["rows"] if x["cycle"] == c]) for r in rs]   # (seeds,): mean over the games
+            out.append(dict(recipe=rc, cycle=c, mean=float(np.mean(per)), n=len(rs)))
+    return out
 
-def _flag(field: str) -> str: return "--" + field.replace("_", "-")
+# %% ../../nbs/72_rl.continual.ipynb #73f18cbb
+def visit_curves(runs: list[dict], recipe: str, game: str) -> dict:
+    "{cycle: (steps into the visit (I,), training return per PPO iteration (I,), mean over seeds)} of `recipe` on `game` (iterations.csv)."
+    curves = {}
+    for r in (r for r in runs if r["config"]["recipe"] == recipe):
+        its = [x for x in read_csv(os.path.join(r["dir"], "iterations.csv")) if x["game"] == game]
+        for c in sorted({x["cycle"] for x in its}):
+            v = np.array([x["episode_return"] for x in its if x["cycle"] == c], dtype=float)
+            for i in range(1, len(v)):                  # no episode ended in an iteration (long Freeway episodes): carry the last value
+                if np.isnan(v[i]): v[i] = v[i - 1]
+            curves.setdefault(c, (np.array([x["step"] for x in its if x["cycle"] == c]), []))[1].append(v)
+    with warnings.catch_warnings():                     # an iteration in which no seed had finished an episode yet stays NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {c: (s, np.nanmean(np.stack(vs), 0)) for c, (s, vs) in sorted(curves.items())}
 
-_PPO_FLAGS = ("num_envs", "num_steps", "num_minibatches", "update_epochs", "lr")
-_INT_FLAGS = ("seed", "cycles", "steps_per_game", "eval_every", "eval_episodes", "probe_size")
-_CFG_FLAGS = tuple(map(_flag, ("recipe", "preset", "device", "games", *_INT_FLAGS, *_PPO_FLAGS)))   # flags that set config fields
-
-def parser() -> argparse.ArgumentParser:
-    "The argument parser of `python -m isonb.rl.continual`."
-    p = _Parser(prog="python -m isonb.rl.continual", description="continual PPO on the MinAtar stream")
-    p.add_argument("--scale", default="cpu", choices=list(SCALES)); p.add_argument("--out", required=True, help="the run directory")
-    p.add_argument("--recipe", default=None, help=f"one of {', '.join(RL_RECIPES)}")
-    p.add_argument("--stop-after", type=int, default=None, help="stop after this many tasks (checkpointed)")
-    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
-    p.add_argument("--debug", action="store_true", help="show tracebacks for every error")
-    for k in _INT_FLAGS: p.add_argument(_flag(k), type=int, default=None)
-    p.add_argument("--preset", default=None); p.add_argument("--device", default=None)
-    p.add_argument("--games", nargs="+", default=None)
-    p.add_argument("--no-reset-optimizer", action="store_true")
-    for k in _PPO_FLAGS: p.add_argument(_flag(k), type=float if k == "lr" else int, default=None)
-    return p
-
-def _flagged(e: Exception) -> str:
-    "The message of a config error on one line, prefixed with the flag of the first backticked field it names."
-    msg = " ".join(str(e).split())
-    m = re.search(r"`([a-z_]+)`", msg)
-    return f"{_flag(m[1])}: {msg}" if m and _flag(m[1]) in _CFG_FLAGS else msg
-
-# %% ../../nbs/72_rl.continual.ipynb #b72c000a
-def parse_args(argv=None):
-    "Parse and validate flags into (ContinualConfig, out, stop_after, threads); `UsageError` naming the flag otherwise."
-    a = vars(parser().parse_args(argv))
-    for k in ("stop_after", "threads"):
-        if a[k] is not None and a[k] < 1: raise UsageError(f"{_flag(k)}: must be a positive integer, got {a[k]}")
-    ppo = {k: a.pop(k) for k in _PPO_FLAGS if a[k] is not None}
-    for k in _PPO_FLAGS: a.pop(k, None)
-    scale, out, stop, threads = a.pop("scale"), a.pop("out"), a.pop("stop_after"), a.pop("threads")
-    a.pop("debug")
-    kw = {k: v for k, v in a.items() if v is not None and k != "no_reset_optimizer"}
-    if a["no_reset_optimizer"]: kw["reset_optimizer"] = False
-    try:
-        cfg = preset(scale, **kw, ppo=ppo)
-        get_device(cfg.device)
-    except (ValueError, TypeError) as e: raise UsageError(_flagged(e)) from None
-    check_writable(out, "--out")
-    return cfg, out, stop, threads
-
-def main(argv=None) -> int:
-    "Entry point: run or resume one recipe and seed; returns the exit status (invalid input: one line on stderr, 2)."
-    argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        cfg, out, stop, threads = parse_args(argv)
-        require_minatar(); check_resume(cfg, out)                         # before any training
-    except (UsageError, ValueError, TypeError, ImportError, ResultsError) as e:
-        if "--debug" in argv: traceback.print_exc()
-        print(f"isonb.rl.continual: error: {' '.join(str(e).split())}", file=sys.stderr); return 2
-    torch.set_num_threads(threads)
-    print(f"isonb.rl.continual: recipe {cfg.recipe}, seed {cfg.seed}, {cfg.cycles} cycles x {len(cfg.games)} games x "
-          f"{cfg.iters_per_game * cfg.ppo.batch_size} steps, PPO {cfg.ppo.num_envs}x{cfg.ppo.num_steps}, {cfg.preset}, "
-          f"device {get_device(cfg.device)} -> {out}", flush=True)
-    run_continual(cfg, out, stop_after=stop, log=lambda s: print(s, flush=True))
-    return 0
-
-# %% ../../nbs/72_rl.continual.ipynb #b2003a1b
-if __name__ == "__main__" and "__file__" in globals():
-    sys.exit(main())
+# %% ../../nbs/72_rl.continual.ipynb #913bc488
+def plot_learning_curves(runs: list[dict], path: str, recipes: tuple = ("rl_baseline", "rl_adamo"), window: int = 4):
+    "Per game: `visit_curves` of each of `recipes`, moving average over `window` iterations; later cycles darker."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    games = [g for g in GAMES if any(x["game"] == g for r in runs for x in r["rows"])]
+    n_cycles = 1 + max(x["cycle"] for r in runs for x in r["rows"])
+    fig, axs = plt.subplots(1, len(games), figsize=(3.2 * len(games), 2.8), dpi=70, squeeze=False)
+    for ax, g in zip(axs[0], games):
+        for rc in recipes:
+            for c, (s, m) in visit_curves(runs, rc, g).items():
+                ok = ~np.isnan(m)
+                y = np.convolve(m[ok], np.ones(window) / window, mode="valid")           # (I' − window + 1,)
+                ax.plot(s[ok][window - 1:] / 1e3, y, color=recipe_color(rc), alpha=0.35 + 0.6 * c / max(1, n_cycles - 1),
+                        lw=1 + c / max(1, n_cycles - 1), label=f"{rc} c{c}")
+        ax.set_title(g, fontsize=10); ax.set_xlabel("steps into the visit (k)"); ax.grid(alpha=0.3)
+    axs[0][0].set_ylabel("training return"); axs[0][0].legend(fontsize=6, ncol=2)
+    fig.tight_layout(); save_figure(fig, path)

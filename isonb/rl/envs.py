@@ -18,14 +18,17 @@ __all__ = ['GAMES', 'N_CHANNELS', 'N_ACTIONS', 'OBS_DIM', 'require_minatar', 'ac
 # %% ../../nbs/70_rl.envs.ipynb #e11f9846
 GAMES = ("breakout", "asterix", "space_invaders", "freeway")
 N_CHANNELS, N_ACTIONS, OBS_DIM = 10, 6, 1000
-_SYMBOLS = "nlurdf"                                                       # MinAtar's full action set, index = symbol position
-_MINIMAL = {"breakout": "nlr", "asterix": "nlurd", "space_invaders": "nlrf", "freeway": "nud"}
 
+# %% ../../nbs/70_rl.envs.ipynb #c3a5e634
 def require_minatar():
     "Import and return the `minatar` package, or raise an ImportError saying how to install it."
     try: return importlib.import_module("minatar")
     except ImportError as e:
         raise ImportError("isonb.rl needs the MinAtar games: pip install 'isonb[rl]' (or pip install minatar gymnasium)") from e
+
+# %% ../../nbs/70_rl.envs.ipynb #d3edc2ec
+_SYMBOLS = "nlurdf"                                                       # MinAtar's full action set, index = symbol position
+_MINIMAL = {"breakout": "nlr", "asterix": "nlurd", "space_invaders": "nlrf", "freeway": "nud"}
 
 def action_table(game: str) -> np.ndarray:
     "Map unified action u ∈ {0..5} to `game`'s MinAtar action index: u-th minimal action, no-op (0) beyond it."
@@ -40,6 +43,7 @@ def channel_perm(seed: int, game: str, cycle: int) -> np.ndarray:
     check_number("cycle", cycle, low=0, integer=True)
     return np.random.default_rng([1, seed, cycle, GAMES.index(game)]).permutation(N_CHANNELS)
 
+# %% ../../nbs/70_rl.envs.ipynb #4f84f482
 def game_order(seed: int, cycle: int, games=GAMES) -> list[str]:
     "The order in which `games` are played in `cycle` of stream `seed` (reshuffled every cycle)."
     check_number("seed", seed, low=0, integer=True); check_number("cycle", cycle, low=0, integer=True)
@@ -47,6 +51,7 @@ def game_order(seed: int, cycle: int, games=GAMES) -> list[str]:
     for g in games: check_choice("games", g, GAMES)
     return [games[i] for i in np.random.default_rng([2, seed, cycle]).permutation(len(games))]
 
+# %% ../../nbs/70_rl.envs.ipynb #3a51c425
 @dataclass(frozen=True)
 class Task:
     "One visit of the stream: position `index`, `cycle`, `game` and its channel permutation `perm`."
@@ -55,6 +60,7 @@ class Task:
     game: str
     perm: tuple
 
+# %% ../../nbs/70_rl.envs.ipynb #7c89ad48
 def task_schedule(seed: int, cycles: int, games=GAMES) -> list[Task]:
     "The whole stream: `cycles` × len(`games`) tasks in play order."
     check_number("cycles", cycles, low=1, integer=True)
@@ -105,35 +111,44 @@ class MinAtarVecEnv:
         self.ep_return = np.zeros(num_envs); self.ep_length = np.zeros(num_envs, dtype=np.int64)
         self.finished_returns, self.finished_lengths = [], []
 
-    def _obs(self) -> Tensor:
-        for i, e in enumerate(self.envs): self._buf[i, :, :, :self.n_raw] = e.env.state()
-        return torch.from_numpy(self._buf[..., self._gather].reshape(self.num_envs, OBS_DIM))  # (N, 1000)
+# %% ../../nbs/70_rl.envs.ipynb #76f9024c
+def _obs(self) -> Tensor:
+    for i, e in enumerate(self.envs): self._buf[i, :, :, :self.n_raw] = e.env.state()
+    return torch.from_numpy(self._buf[..., self._gather].reshape(self.num_envs, OBS_DIM))  # (N, 1000)
 
-    def reset(self) -> Tensor:
-        "Reset every env; return observations (N, 1000)."
-        for e in self.envs: e.reset()
-        self.ep_return[:] = 0; self.ep_length[:] = 0
-        return self._obs()
+MinAtarVecEnv._obs = _obs
 
-    def step(self, actions) -> tuple[Tensor, Tensor, Tensor, dict]:
-        "Apply unified actions (N,); return obs (N, 1000), reward (N,), done (N,) and finished-episode info."
-        a = np.asarray(actions.cpu() if isinstance(actions, Tensor) else actions).reshape(-1)
-        if len(a) != self.num_envs: raise ValueError(f"`actions` must have {self.num_envs} entries, got {len(a)}")
-        if a.min() < 0 or a.max() >= N_ACTIONS: raise ValueError(f"`actions` must lie in [0, {N_ACTIONS}), got {a}")
-        rew, done = np.zeros(self.num_envs, dtype=np.float32), np.zeros(self.num_envs, dtype=bool)
-        info = {"episode_return": [], "episode_length": [], "truncated": []}
-        for i, e in enumerate(self.envs):
-            r, term = e.act(int(self.actions[a[i]]))
-            rew[i] = r; self.ep_return[i] += r; self.ep_length[i] += 1
-            trunc = self.max_episode_steps is not None and self.ep_length[i] >= self.max_episode_steps
-            if term or trunc:
-                done[i] = True
-                info["episode_return"].append(float(self.ep_return[i])); info["episode_length"].append(int(self.ep_length[i]))
-                info["truncated"].append(bool(trunc and not term))
-                self.ep_return[i] = 0; self.ep_length[i] = 0
-                e.reset()
-        self.finished_returns += info["episode_return"]; self.finished_lengths += info["episode_length"]
-        return self._obs(), torch.from_numpy(rew), torch.from_numpy(done), info
+# %% ../../nbs/70_rl.envs.ipynb #51e0b2c4
+def _reset(self) -> Tensor:
+    "Reset every env; return observations (N, 1000)."
+    for e in self.envs: e.reset()
+    self.ep_return[:] = 0; self.ep_length[:] = 0
+    return self._obs()
+
+MinAtarVecEnv.reset = _reset
+
+# %% ../../nbs/70_rl.envs.ipynb #feff035b
+def _step(self, actions) -> tuple[Tensor, Tensor, Tensor, dict]:
+    "Apply unified actions (N,); return obs (N, 1000), reward (N,), done (N,) and finished-episode info."
+    a = np.asarray(actions.cpu() if isinstance(actions, Tensor) else actions).reshape(-1)
+    if len(a) != self.num_envs: raise ValueError(f"`actions` must have {self.num_envs} entries, got {len(a)}")
+    if a.min() < 0 or a.max() >= N_ACTIONS: raise ValueError(f"`actions` must lie in [0, {N_ACTIONS}), got {a}")
+    rew, done = np.zeros(self.num_envs, dtype=np.float32), np.zeros(self.num_envs, dtype=bool)
+    info = {"episode_return": [], "episode_length": [], "truncated": []}
+    for i, e in enumerate(self.envs):
+        r, term = e.act(int(self.actions[a[i]]))
+        rew[i] = r; self.ep_return[i] += r; self.ep_length[i] += 1
+        trunc = self.max_episode_steps is not None and self.ep_length[i] >= self.max_episode_steps
+        if term or trunc:
+            done[i] = True
+            info["episode_return"].append(float(self.ep_return[i])); info["episode_length"].append(int(self.ep_length[i]))
+            info["truncated"].append(bool(trunc and not term))
+            self.ep_return[i] = 0; self.ep_length[i] = 0
+            e.reset()
+    self.finished_returns += info["episode_return"]; self.finished_lengths += info["episode_length"]
+    return self._obs(), torch.from_numpy(rew), torch.from_numpy(done), info
+
+MinAtarVecEnv.step = _step
 
 # %% ../../nbs/70_rl.envs.ipynb #8ae1dac6
 def _gym():
@@ -141,6 +156,7 @@ def _gym():
     except ImportError as e: raise ImportError("needs gymnasium: pip install 'isonb[rl]'") from e
     return gymnasium
 
+# %% ../../nbs/70_rl.envs.ipynb #41eb351b
 def MinAtarGym(game: str, perm=None, seed: int = 0, sticky_action_prob: float = 0.1,
                max_episode_steps: int | None = 10_000):
     "A `gymnasium.Env` for `game` with the stream's observation (1000,) float32 and Discrete(6) actions."
@@ -162,17 +178,19 @@ def MinAtarGym(game: str, perm=None, seed: int = 0, sticky_action_prob: float = 
             return v._obs()[0].numpy(), float(r), bool(term), bool(trunc and not term), {}
     return _Env()
 
+# %% ../../nbs/70_rl.envs.ipynb #aeecb295
+def _seeded_gym(game, perm, seed, i, kw):
+    env = MinAtarGym(game, perm, seed, **kw)
+    env.vec.envs[0].seed(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))   # env i of the vector, as MinAtarVecEnv
+    return env
+
+# %% ../../nbs/70_rl.envs.ipynb #55bace63
 def gym_vector_env(game: str, num_envs: int, perm=None, seed: int = 0, asynchronous: bool = False, **kw):
     "gymnasium `SyncVectorEnv` (or `AsyncVectorEnv`) of `num_envs` `MinAtarGym`s, seeded like `MinAtarVecEnv`."
     gym = _gym()
     fns = [lambda i=i: _seeded_gym(game, perm, seed, i, kw) for i in range(num_envs)]
     cls = gym.vector.AsyncVectorEnv if asynchronous else gym.vector.SyncVectorEnv
     return cls(fns, autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-
-def _seeded_gym(game, perm, seed, i, kw):
-    env = MinAtarGym(game, perm, seed, **kw)
-    env.vec.envs[0].seed(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))   # env i of the vector, as MinAtarVecEnv
-    return env
 
 # %% ../../nbs/70_rl.envs.ipynb #4682fe81
 @torch.no_grad()

@@ -15,8 +15,8 @@ from ..layers import mlp
 from ..continual.methods import Method, train_step
 
 # %% auto #0
-__all__ = ['PRESETS', 'PPOConfig', 'gae', 'policy_loss', 'value_loss', 'categorical_entropy', 'approx_kl', 'clip_fraction',
-           'explained_variance', 'minibatch_indices', 'ActorCritic', 'make_agent', 'collect_rollout', 'ppo_update']
+__all__ = ['PPOConfig', 'gae', 'policy_loss', 'value_loss', 'categorical_entropy', 'approx_kl', 'clip_fraction',
+           'explained_variance', 'minibatch_indices', 'ActorCritic', 'collect_rollout', 'ppo_update']
 
 # %% ../../nbs/71_rl.ppo.ipynb #fda0626e
 @dataclass
@@ -43,8 +43,6 @@ class PPOConfig:
     "value loss coefficient"
     max_grad_norm: float = 0.5
     "clip the joint (actor + critic) gradient to this L2 norm"
-    lr: float = 2.5e-4
-    "Adam learning rate, constant (no annealing: the continual protocol has no end to anneal to)"
     norm_adv: bool = True
     "normalise advantages per minibatch (CleanRL default)"
 
@@ -52,7 +50,6 @@ class PPOConfig:
         for k in ("num_envs", "num_steps", "update_epochs", "num_minibatches"): check_number(k, getattr(self, k), low=1, integer=True)
         for k in ("gamma", "gae_lambda"): check_number(k, getattr(self, k), low=0, high=1)
         for k in ("clip_coef", "ent_coef", "vf_coef", "max_grad_norm"): check_number(k, getattr(self, k), low=0)
-        check_number("lr", self.lr, low=0, low_open=True)
         if self.batch_size % self.num_minibatches:
             raise ValueError(f"`num_minibatches`={self.num_minibatches} must divide num_envs·num_steps={self.batch_size}")
 
@@ -86,6 +83,7 @@ def policy_loss(logp: Tensor, old_logp: Tensor, adv: Tensor, clip_coef: float = 
     loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - clip_coef, 1 + clip_coef)).mean()
     return loss, ratio
 
+# %% ../../nbs/71_rl.ppo.ipynb #ffa01e19
 def value_loss(v: Tensor, old_v: Tensor, returns: Tensor, clip_coef: float = 0.2, clip: bool = True) -> Tensor:
     "½ (clipped) squared error of new values `v` (B,) against `returns`, clipped around `old_v` when `clip`."
     unclipped = (v - returns).pow(2)
@@ -93,6 +91,7 @@ def value_loss(v: Tensor, old_v: Tensor, returns: Tensor, clip_coef: float = 0.2
     clipped = (old_v + (v - old_v).clamp(-clip_coef, clip_coef) - returns).pow(2)
     return 0.5 * torch.max(unclipped, clipped).mean()
 
+# %% ../../nbs/71_rl.ppo.ipynb #feea99d2
 def categorical_entropy(logits: Tensor) -> Tensor:
     "Entropy (B,) of the categorical distributions with `logits` (B, A)."
     logp = F.log_softmax(logits, -1)                                             # (B, A)
@@ -103,10 +102,12 @@ def approx_kl(ratio: Tensor) -> Tensor:
     "k3 estimator of KL(π_old ‖ π_new): mean of (ρ − 1) − log ρ over samples drawn from π_old."
     return ((ratio - 1) - ratio.log()).mean()
 
+# %% ../../nbs/71_rl.ppo.ipynb #180729aa
 def clip_fraction(ratio: Tensor, clip_coef: float = 0.2) -> Tensor:
     "Fraction of samples whose ratio left [1 − ε, 1 + ε]."
     return ((ratio - 1).abs() > clip_coef).float().mean()
 
+# %% ../../nbs/71_rl.ppo.ipynb #7e20ea42
 def explained_variance(pred: Tensor, target: Tensor) -> float:
     "1 − Var(target − pred)/Var(target); NaN if `target` is constant."
     var = target.var()
@@ -119,9 +120,7 @@ def minibatch_indices(n: int, num_minibatches: int, generator: torch.Generator |
     if n % num_minibatches: raise ValueError(f"`num_minibatches`={num_minibatches} must divide `n`={n}")
     return list(torch.randperm(n, generator=generator).view(num_minibatches, -1))
 
-# %% ../../nbs/71_rl.ppo.ipynb #770ddeda
-PRESETS = {"64x4": dict(width=64, depth=4), "256x4": dict(width=256, depth=4)}
-
+# %% ../../nbs/71_rl.ppo.ipynb #2da169db
 class ActorCritic(nn.Module):
     "Separate actor (logits) and critic (value) MLPs; both heads excluded from the isometry parameters."
     def __init__(self, obs_dim: int, n_actions: int, width: int = 64, depth: int = 4, act: str = "relu",
@@ -137,20 +136,18 @@ class ActorCritic(nn.Module):
 
     def logits(self, obs: Tensor) -> Tensor: return self.actor(obs)            # (B, D) -> (B, A)
     def value(self, obs: Tensor) -> Tensor: return self.critic(obs).squeeze(-1)  # (B, D) -> (B,)
-
-    @torch.no_grad()
-    def act(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
-        "Sample actions; return (action (B,), log π(action) (B,), value (B,))."
-        logp_all = F.log_softmax(self.logits(obs), -1)                           # (B, A)
-        a = torch.multinomial(logp_all.exp(), 1, generator=generator).squeeze(-1)   # (B,)
-        return a, logp_all.gather(-1, a[:, None]).squeeze(-1), self.value(obs)
-
     def heads(self) -> tuple[nn.Linear, nn.Linear]: return self.actor[-1], self.critic[-1]
 
-def make_agent(obs_dim: int, n_actions: int, preset: str = "64x4", **kw) -> ActorCritic:
-    "`ActorCritic` with a named size preset ('64x4' as in the authors' MinAtar scripts, '256x4')."
-    check_choice("preset", preset, PRESETS)
-    return ActorCritic(obs_dim, n_actions, **{**PRESETS[preset], **kw})
+# %% ../../nbs/71_rl.ppo.ipynb #62bfdcda
+@torch.no_grad()
+def _act(self, obs: Tensor, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor, Tensor]:
+    "Sample actions; return (action (B,), log π(action) (B,), value (B,))."
+    logp_all = F.log_softmax(self.logits(obs), -1)                           # (B, A)
+    p = logp_all.exp() if generator is None else logp_all.exp().to(generator.device)   # draw where the generator lives
+    a = torch.multinomial(p, 1, generator=generator).squeeze(-1).to(obs.device)       # (B,)
+    return a, logp_all.gather(-1, a[:, None]).squeeze(-1), self.value(obs)
+
+ActorCritic.act = _act
 
 # %% ../../nbs/71_rl.ppo.ipynb #918eadb3
 def collect_rollout(agent: ActorCritic, env, obs: Tensor, num_steps: int, generator: torch.Generator | None = None,
