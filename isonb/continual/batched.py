@@ -30,7 +30,7 @@ from .runner import RunConfig, SupervisedTrainer
 __all__ = ['PRECISIONS', 'BatchRefused', 'refusal', 'batchable', 'check_batchable', 'stacked_program', 'stacked_forward',
            'sgd_step_', 'adam_step_', 'adamo_iso_delta', 'BatchRun', 'stream_data', 'build_run', 'opt_spec',
            'method_spec', 'BatchedRuns', 'PrecisionMismatch', 'batched_run', 'batch_key', 'run_batch', 'plan_batches',
-           'batched_sweep', 'check_graphs']
+           'batched_sweep', 'ray_batched_sweep', 'check_graphs']
 
 # %% ../../nbs/63d_continual.batched.ipynb #4eff9c7c
 class BatchRefused(ValueError):
@@ -792,6 +792,48 @@ def batched_sweep(jobs: list[dict], max_batch: int | None = None, progress: bool
         for b in sub["batches"]:
             for i, st in zip(b, run_batch([jobs[chunk[i]] for i in b], precision, graphs)): rows[chunk[i]] = row(chunk[i], st)
         bar.update(len(chunk))
+    bar.close()
+    return rows
+
+# %% ../../nbs/63d_continual.batched.ipynb #fe4f1492
+def _batch_task(job_dicts: list[dict], precision: str) -> list[dict]:
+    "The body of one Ray task: the batch of jobs `job_dicts` (configs as dicts), trained by `run_batch` in the worker."
+    return run_batch([dict(j, cfg=RunConfig.from_dict(j["cfg"])) for j in job_dicts], precision, None)
+
+def ray_batched_sweep(jobs: list[dict], max_batch: int | None = None, precision: str = "ieee", address: str | None = None,
+                      num_cpus: int | None = None, gpus_per_batch: float = 1.0, max_retries: int = 3, progress: bool = True,
+                      connect_timeout: float = 10.0) -> list[dict]:
+    "The batched backend on a Ray cluster: each planned batch one Ray task with `gpus_per_batch` GPUs, refused runs per-run tasks."
+    from isonb.continual import ray as R
+    R._check_resources(num_cpus, 1.0, gpus_per_batch); check_number("max_retries", max_retries, low=0, integer=True)
+    plan, ray = plan_batches(jobs, max_batch, precision), R._need_ray()
+    started = R._start(address, num_cpus, connect_timeout)
+    try:
+        if gpus_per_batch > 0 and ray.cluster_resources().get("GPU", 0) == 0: raise ValueError(f"--gpus-per-batch {gpus_per_batch:g}: the Ray cluster has no GPU")
+        opts = dict(num_cpus=1, num_gpus=gpus_per_batch, max_retries=max_retries, retry_exceptions=False)
+        bt, rt = ray.remote(_batch_task).options(**opts), ray.remote(R._run_task).options(**opts)
+        wire = lambda n: dict(jobs[n], cfg=jobs[n]["cfg"].to_dict(), dir=os.path.abspath(jobs[n]["dir"]))
+        refs = {bt.remote([wire(n) for n in b], precision): b for b in plan["batches"]}
+        refs.update({rt.remote(wire(n)["cfg"], wire(n)["dir"], 1): [n] for n in plan["runner"]})
+        return _gather(ray, refs, jobs, plan["errors"], progress)
+    finally:
+        if started: ray.shutdown()
+
+# %% ../../nbs/63d_continual.batched.ipynb #1d180ca0
+def _gather(ray, refs: dict, jobs: list[dict], errors: dict, progress: bool) -> list[dict]:
+    "Wait for every task of `refs` ({ref: job indices}); one status row per job (a task that failed after its retries: an error)."
+    from tqdm.auto import tqdm
+    row = lambda n, st: dict(preset=jobs[n]["preset"], recipe=jobs[n]["recipe"], seed=jobs[n]["seed"], dir=jobs[n]["dir"], **st)
+    rows, pending = [None] * len(jobs), list(refs)
+    for n, st in errors.items(): rows[n] = row(n, st)
+    bar = tqdm(total=len(jobs), initial=len(errors), disable=not progress, desc="runs", unit="run")
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1, timeout=None)
+        for ref in done:
+            try: got = ray.get(ref); got = got if isinstance(got, list) else [got]
+            except Exception as e: got = [dict(status=f"error: {type(e).__name__}: {' '.join(str(e).split())[:300]}", skipped=False)] * len(refs[ref])
+            for n, st in zip(refs[ref], got): rows[n] = row(n, st)
+            bar.update(len(refs[ref]))
     bar.close()
     return rows
 

@@ -55,14 +55,15 @@ def _sweep_args(ps):
     ps.add_argument("--recipes", nargs="+", required=True, choices=sorted(RECIPES))
     ps.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2]); ps.add_argument("--results", default="runs")
     ps.add_argument("--root", default=None); ps.add_argument("--set", nargs="*", default=[])
-    ps.add_argument("--backend", default="local", choices=sorted(BACKENDS), help="local (one after another), ray, or batched")
+    ps.add_argument("--backend", default="local", choices=sorted(BACKENDS), help="local (one after another), ray, batched, or ray_batched")
     ps.add_argument("--address", default=None, help="ray: HOST:PORT or 'auto' of an existing cluster (default: start one here)")
     ps.add_argument("--num-cpus", type=int, default=None, help="ray: CPUs of the local cluster (default: all)")
     ps.add_argument("--cpus-per-run", type=float, default=None, help="ray: CPUs each run declares (and its torch threads; default 1)")
     ps.add_argument("--gpus-per-run", type=float, default=None, help="ray: GPU fraction each run declares (e.g. 0.125)")
-    ps.add_argument("--max-batch", type=int, default=None, help="batched: most runs trained together (default: all that fit)")
+    ps.add_argument("--max-batch", type=int, default=None, help="batched, ray_batched: most runs trained together (default: all that fit)")
+    ps.add_argument("--gpus-per-batch", type=float, default=None, help="ray_batched: GPUs each batch declares (default 1: one batch per GPU)")
     ps.add_argument("--precision", default=None, choices=("ieee", "tf32", "bf16"),
-                    help="batched: matmul precision, recorded with every run (default ieee: float32 without TF32)")
+                    help="batched, ray_batched: matmul precision, recorded with every run (default ieee: float32 without TF32)")
 
 # %% ../../nbs/63c_continual.cli.ipynb #d05fec90
 def _cmd_run(a) -> int:
@@ -90,14 +91,16 @@ def _cmd_run(a) -> int:
               f"{json.dumps(res['summary'])}")
     return 0
 
-# %% ../../nbs/63c_continual.cli.ipynb #75b6c66f
-_BACKEND_FLAGS = {"ray": ("address", "num_cpus", "cpus_per_run", "gpus_per_run"), "batched": ("max_batch", "precision"), "local": ()}
+# %% ../../nbs/63c_continual.cli.ipynb #9ea7f70f
+_BACKEND_FLAGS = {"ray": ("address", "num_cpus", "cpus_per_run", "gpus_per_run"), "batched": ("max_batch", "precision"), "local": (),
+                  "ray_batched": ("address", "num_cpus", "gpus_per_batch", "max_batch", "precision")}
 
 def _cmd_sweep(a) -> int:
     seeds, over = check_seeds(a.seeds), parse_set(a.set)
-    for b, flags in _BACKEND_FLAGS.items():
-        given = ["--" + f.replace("_", "-") for f in flags if getattr(a, f) is not None]
-        if given and b != a.backend: raise UsageError(f"{', '.join(given)}: only with --backend {b}")
+    for f in sorted({f for fl in _BACKEND_FLAGS.values() for f in fl}):
+        ok = [b for b, fl in _BACKEND_FLAGS.items() if f in fl]
+        if getattr(a, f) is not None and a.backend not in ok:
+            raise UsageError(f"--{f.replace('_', '-')}: only with --backend {' or '.join(ok)}")
     root = _root_for(a.presets, a.root, over); over.pop("stream.root", None)
     jobs = sweep_configs(a.presets, a.recipes, seeds, a.results, root, over)                # validates every config
     for j in jobs: get_device(j["cfg"].device)

@@ -96,7 +96,7 @@ def run_dir(results: str, cfg: RunConfig, preset: str) -> str:
 
 # %% ../../nbs/63a_continual.sweeps.ipynb #c43f79bf
 BACKENDS: dict[str, str] = {"local": "isonb.continual.sweeps:local_sweep", "ray": "isonb.continual.ray:ray_sweep",
-                            "batched": "isonb.continual.batched:batched_sweep"}
+                            "batched": "isonb.continual.batched:batched_sweep", "ray_batched": "isonb.continual.batched:ray_batched_sweep"}
 
 def _unique(name: str, xs) -> list:
     xs = list(xs)
