@@ -63,7 +63,8 @@ def _check_config(c) -> None:
 
 # %% ../../nbs/63_continual.runner.ipynb #6ab14ab3
 @dataclass
-class RunConfig:
+class _RunFields:
+    "What a run learns from: the fields of `RunConfig` that define the model, its training and its stream."
     stream: object = field(default_factory=StreamConfig)
     "the task stream and how each task is trained: a StreamConfig (61_continual.streams), or the trainer's own type"
     recipe: str = "adam"
@@ -88,6 +89,11 @@ class RunConfig:
     "overrides of the recipe's method hyperparameters, {method: {keyword: value}}"
     seed: int = 0
     "seed of the model init (the presets seed the stream with it too)"
+
+# %% ../../nbs/63_continual.runner.ipynb #a7c3e912
+@dataclass
+class RunConfig(_RunFields):
+    "Everything that determines a run's numbers (`_RunFields`), then how it is probed, recorded and run."
     probe_size: int = 256
     "inputs of the fixed probe batch for the boundary probes; 0 disables probes"
     probes: tuple = RUN_PROBES
@@ -102,7 +108,6 @@ class RunConfig:
     "torch CPU threads for the run (not part of the key; recorded; a resume must use the same count)"
     schema: int = 2
     "version of the recipe names; `from_dict` upgrades schema-1 configs through RECIPE_RENAMES"
-
     def __post_init__(self): _check_config(self)
     def to_dict(self) -> dict: return json.loads(json.dumps(asdict(self)))
 
